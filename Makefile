@@ -1,0 +1,38 @@
+# oobd: the test command is `make test` (it installs what the tests need).
+GO ?= go
+PKGS ?= ./...
+BIN ?= bin
+
+.PHONY: test test-deps build cross vet fmt-check fuzz bench demo
+
+test: test-deps
+	$(GO) test -race -count=1 -timeout 9m $(PKGS)
+
+test-deps:
+	./scripts/install-test-deps.sh
+
+build:
+	$(GO) build -o $(BIN)/oobd ./cmd/oobd
+
+# The real targets: Raspberry Pi (ARMv6/v7/v8) on Linux and FreeBSD, and amd64.
+cross:
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -o $(BIN)/oobd-linux-amd64 ./cmd/oobd
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=6 $(GO) build -o $(BIN)/oobd-linux-armv6 ./cmd/oobd
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 $(GO) build -o $(BIN)/oobd-linux-armv7 ./cmd/oobd
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -o $(BIN)/oobd-linux-arm64 ./cmd/oobd
+	CGO_ENABLED=0 GOOS=freebsd GOARCH=arm GOARM=6 $(GO) build -o $(BIN)/oobd-freebsd-armv6 ./cmd/oobd
+	CGO_ENABLED=0 GOOS=freebsd GOARCH=arm64 $(GO) build -o $(BIN)/oobd-freebsd-arm64 ./cmd/oobd
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+# Long fuzz runs (the corpora under testdata/fuzz run with every `make test`).
+FUZZTIME ?= 60s
+fuzz:
+	./scripts/fuzz-all.sh $(FUZZTIME)
+
+bench:
+	./bench/run.sh
