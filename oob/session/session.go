@@ -1,0 +1,354 @@
+// Package session runs the out-of-band session's lifecycle: dial the
+// cellular link (with its path proven), open the reverse tunnel, check it
+// end to end, announce it, hold it until its time runs out or it is ended,
+// and tear everything down in reverse order on every exit path.
+//
+// The package knows the lifecycle, not the parts: the link, the tunnel, the
+// notices and the modem hand-over are small interfaces declared here and
+// implemented by the agent from the real packages (or by stand-ins in the
+// demo and in fast tests).
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+)
+
+// Verb is what a request asks of the session.
+type Verb string
+
+const (
+	VerbUp     Verb = "up"
+	VerbDown   Verb = "down"
+	VerbExtend Verb = "extend"
+	VerbKill   Verb = "kill"
+)
+
+// DialFunc dials through the session's link.
+type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
+
+// Path is a raised cellular link whose route to the jump host is proven.
+type Path interface {
+	Interface() string
+	LocalIP() string
+	// DialContext dials through the link only.
+	DialContext(ctx context.Context, network, addr string) (net.Conn, error)
+	// Done is closed when the link drops by itself; Err then says why.
+	Done() <-chan struct{}
+	Err() error
+	// Bytes is what went through the link since it came up, both ways.
+	Bytes() uint64
+	// Down takes the link down: host route, dialer, interface.
+	Down(ctx context.Context) error
+}
+
+// Link raises the cellular link, trying as often as it is configured to.
+type Link interface {
+	Up(ctx context.Context) (Path, error)
+}
+
+// Forward is one reverse forward as the jump host bound it.
+type Forward struct {
+	Remote    string `json:"remote"`     // as configured, e.g. localhost:31337
+	BoundPort int    `json:"bound_port"` // the port the jump host gave
+	Local     string `json:"local"`
+}
+
+// Tunnel is an established reverse tunnel. It reconnects by itself while
+// it is open.
+type Tunnel interface {
+	Forwards() []Forward
+	// SelfCheck proves every forward end to end through the jump host.
+	SelfCheck(ctx context.Context) error
+	Reconnects() int
+	Close() error
+}
+
+// TunnelOpener connects to the jump host through dial and establishes
+// every forward.
+type TunnelOpener func(ctx context.Context, dial DialFunc) (Tunnel, error)
+
+// Report describes a session for the notices and the state file.
+type Report struct {
+	RequestedBy string    // E.164 number, or "" for the local operator
+	Local       bool      // asked through `oobd up`
+	Drill       bool      // a scheduled or manual end-to-end test
+	State       State     // at the time of the report
+	Started     time.Time // when the self-check passed
+	Until       time.Time
+	Ended       time.Time
+	Interface   string
+	LocalIP     string
+	Forwards    []Forward
+	Bytes       uint64
+	Reconnects  int
+	Redials     int
+	// Step and Reason say where and why a session failed or ended.
+	Step   string
+	Reason string
+}
+
+// Notices tells the world about the session. Each call is bounded by its
+// context and its failure is the implementation's to log: a notice never
+// blocks the lifecycle.
+type Notices interface {
+	// Up: the tunnel passed its self-check.
+	Up(ctx context.Context, r Report, via DialFunc)
+	// Failed: an up could not be brought to the self-check.
+	Failed(ctx context.Context, r Report)
+	// Down: the session is over and everything is torn down.
+	Down(ctx context.Context, r Report)
+}
+
+// Port is the modem's AT port on a single-port modem, which the dialer
+// needs for itself while the link is up. Nil on a two-port modem.
+type Port interface {
+	Release(ctx context.Context) error
+	Reacquire(ctx context.Context) error
+}
+
+// Recorder keeps the session's state where `oobd status` reads it.
+type Recorder interface {
+	Session(r Report)
+}
+
+// State is where a session stands.
+type State string
+
+const (
+	StateIdle     State = "idle"
+	StateDialing  State = "dialing"
+	StateTunnel   State = "tunnel"
+	StateUp       State = "up"
+	StateTearDown State = "teardown"
+)
+
+// Config is the session's part of the agent configuration.
+type Config struct {
+	Duration    time.Duration // default session length
+	MaxDuration time.Duration // cap for up and extend, from the start
+	DataBudget  uint64        // bytes; 0: none
+	// BudgetCheck is how often the link's byte count is read.
+	BudgetCheck time.Duration
+	// TeardownTimeout bounds each teardown step and each notice.
+	TeardownTimeout time.Duration
+}
+
+func (c *Config) setDefaults() {
+	if c.Duration <= 0 {
+		c.Duration = 30 * time.Minute
+	}
+	if c.MaxDuration <= 0 {
+		c.MaxDuration = 4 * time.Hour
+	}
+	if c.Duration > c.MaxDuration {
+		c.Duration = c.MaxDuration
+	}
+	if c.BudgetCheck <= 0 {
+		c.BudgetCheck = 5 * time.Second
+	}
+	if c.TeardownTimeout <= 0 {
+		c.TeardownTimeout = 30 * time.Second
+	}
+}
+
+// Option configures a Controller.
+type Option func(*Controller)
+
+// WithPort hands the modem's AT port to the dialer for the session.
+func WithPort(p Port) Option { return func(c *Controller) { c.port = p } }
+
+// WithRecorder records every change of the session.
+func WithRecorder(r Recorder) Option { return func(c *Controller) { c.rec = r } }
+
+// WithLogger sets the logger.
+func WithLogger(l *slog.Logger) Option { return func(c *Controller) { c.log = l } }
+
+// WithClock replaces time.Now, for tests.
+func WithClock(now func() time.Time) Option { return func(c *Controller) { c.now = now } }
+
+// Controller owns at most one session at a time and takes the requests
+// that start, extend and end it.
+type Controller struct {
+	cfg     Config
+	link    Link
+	open    TunnelOpener
+	notices Notices
+	port    Port
+	rec     Recorder
+	log     *slog.Logger
+	now     func() time.Time
+
+	wg      sync.WaitGroup
+	started chan struct{} // closed once Run has taken its context
+
+	mu sync.Mutex // guards the fields below
+	// base is the context sessions run under; nil until Run.
+	base context.Context
+	cur  *running
+	last Report // the most recent session, once it ended
+}
+
+// New makes a Controller. Run must be called before requests are taken.
+func New(cfg Config, link Link, open TunnelOpener, notices Notices, opts ...Option) *Controller {
+	cfg.setDefaults()
+	c := &Controller{cfg: cfg, link: link, open: open, notices: notices, log: slog.Default(), now: time.Now, started: make(chan struct{})}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
+}
+
+// Run lets the controller take requests until ctx ends, then ends any
+// session (tearing it down) and returns once nothing is left up.
+func (c *Controller) Run(ctx context.Context) error {
+	c.mu.Lock()
+	if c.base != nil {
+		c.mu.Unlock()
+		return errors.New("session: controller already running")
+	}
+	c.base = ctx
+	c.mu.Unlock()
+	close(c.started)
+	<-ctx.Done()
+	c.mu.Lock()
+	if c.cur != nil {
+		c.cur.stop(errStopping)
+	}
+	c.mu.Unlock()
+	c.wg.Wait()
+	return nil
+}
+
+var errStopping = errors.New("agent stopping")
+
+// Outcome is how an up ended: with the tunnel proven, or with why not.
+type Outcome struct {
+	Err      error
+	Step     string
+	Until    time.Time
+	Forwards []Forward
+	// Already is true when a session was running and the up moved its end.
+	Already bool
+}
+
+// ErrNoSession is returned by extend and down when nothing is running.
+var ErrNoSession = errors.New("no session is running")
+
+// Up starts a session for requester (or moves the end of the running one).
+// The returned channel receives exactly one Outcome: when the tunnel's
+// self-check passed, or when the try failed.
+func (c *Controller) Up(requester string, local bool, d time.Duration) <-chan Outcome {
+	return c.start(requester, local, false, d)
+}
+
+// Drill runs one end-to-end test: a session that ends as soon as its
+// self-check has passed.
+func (c *Controller) Drill() <-chan Outcome {
+	return c.start("", true, true, 0)
+}
+
+func (c *Controller) start(requester string, local, drill bool, d time.Duration) <-chan Outcome {
+	out := make(chan Outcome, 1)
+	if d <= 0 {
+		d = c.cfg.Duration
+	}
+	d = min(d, c.cfg.MaxDuration)
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.base == nil || c.base.Err() != nil {
+		out <- Outcome{Err: errors.New("session: agent is not running"), Step: "start"}
+		return out
+	}
+	if r := c.cur; r != nil {
+		if drill {
+			out <- Outcome{Err: errors.New("a session is running; drill skipped"), Step: "start"}
+			return out
+		}
+		r.extendTo(c.now().Add(d), c.cfg.MaxDuration, c.now)
+		if r.report().State == StateUp {
+			rep := r.report()
+			out <- Outcome{Already: true, Until: rep.Until, Forwards: rep.Forwards}
+		} else {
+			r.addWaiter(out)
+		}
+		return out
+	}
+	// Sessions are ended by Run (with errStopping), not by the base
+	// context's plain cancellation, so their teardown says why.
+	r := newRunning(context.WithoutCancel(c.base), Report{RequestedBy: requester, Local: local, Drill: drill, State: StateDialing}, d)
+	r.addWaiter(out)
+	c.cur = r
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		c.lifecycle(r)
+		c.mu.Lock()
+		c.last = r.report()
+		c.cur = nil
+		c.mu.Unlock()
+	}()
+	return out
+}
+
+// Extend adds d to the running session's end, capped at MaxDuration after
+// its start, and returns the new end.
+func (c *Controller) Extend(d time.Duration) (time.Time, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cur == nil {
+		return time.Time{}, ErrNoSession
+	}
+	return c.cur.extendBy(d, c.cfg.MaxDuration, c.now), nil
+}
+
+// Down ends the running session with reason (e.g. "down by +4670…").
+func (c *Controller) Down(reason string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cur == nil {
+		return ErrNoSession
+	}
+	c.cur.stop(errors.New(reason))
+	return nil
+}
+
+// Status is the running session, or the last one with State idle.
+func (c *Controller) Status() (Report, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cur != nil {
+		return c.cur.report(), true
+	}
+	last := c.last
+	last.State = StateIdle
+	return last, false
+}
+
+// Wait blocks until no session is running or ctx ends.
+func (c *Controller) Wait(ctx context.Context) error {
+	for {
+		c.mu.Lock()
+		r := c.cur
+		c.mu.Unlock()
+		if r == nil {
+			return nil
+		}
+		select {
+		case <-r.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// errorf formats a step's failure for the requester: short, no secrets.
+func errorf(step string, err error) error {
+	return fmt.Errorf("%s: %w", step, err)
+}
