@@ -1,0 +1,141 @@
+// Package health serves the agent's health over HTTP for monitoring:
+// /healthz answers 200 when the agent can take a text (the modem answers
+// and no lockout is in force) and 503 otherwise, and /metrics gives the
+// same facts in the Prometheus text format.
+package health
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Snapshot is what the agent reports about itself.
+type Snapshot struct {
+	ModemOK        bool      `json:"modem_ok"`
+	ModemError     string    `json:"modem_error,omitempty"`
+	SignalDBm      int       `json:"signal_dbm"`
+	SignalKnown    bool      `json:"signal_known"`
+	Registration   string    `json:"registration"`
+	SIM            string    `json:"sim"`
+	LastPoll       time.Time `json:"last_poll,omitzero"`
+	LockoutActive  bool      `json:"lockout_active"`
+	SessionActive  bool      `json:"session_active"`
+	SessionBytes   uint64    `json:"session_bytes"`
+	StorageUsed    int       `json:"storage_used"`
+	StorageTotal   int       `json:"storage_total"`
+	LastDrill      time.Time `json:"last_drill,omitzero"`
+	LastDrillOK    bool      `json:"last_drill_ok"`
+	ModemRecovered int       `json:"modem_recoveries"`
+}
+
+// Healthy reports whether a text sent now would be read and acted on, and
+// if not, why.
+func (s Snapshot) Healthy() (bool, string) {
+	switch {
+	case !s.ModemOK:
+		return false, "modem not answering: " + s.ModemError
+	case s.LockoutActive:
+		return false, "trigger lockout in force"
+	}
+	return true, "ok"
+}
+
+// Handler serves /healthz and /metrics from snapshot.
+func Handler(snapshot func() Snapshot) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		s := snapshot()
+		ok, why := s.Healthy()
+		w.Header().Set("Content-Type", "application/json")
+		if !ok {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		json.NewEncoder(w).Encode(struct {
+			OK     bool   `json:"ok"`
+			Reason string `json:"reason"`
+			Snapshot
+		}{ok, why, s})
+	})
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		writeMetrics(w, snapshot())
+	})
+	return mux
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func unix(t time.Time) float64 {
+	if t.IsZero() {
+		return 0
+	}
+	return float64(t.UnixMilli()) / 1000
+}
+
+func writeMetrics(w io.Writer, s Snapshot) {
+	type metric struct {
+		help   string
+		kind   string
+		labels string
+		value  float64
+	}
+	m := map[string]metric{
+		"oobd_modem_up":                     {"1 when the modem answers AT commands.", "gauge", "", b2f(s.ModemOK)},
+		"oobd_lockout_active":               {"1 while the trigger lockout is in force.", "gauge", "", b2f(s.LockoutActive)},
+		"oobd_session_active":               {"1 while an out-of-band session is up or being set up.", "gauge", "", b2f(s.SessionActive)},
+		"oobd_session_bytes":                {"Bytes through the cellular link in the current session.", "gauge", "", float64(s.SessionBytes)},
+		"oobd_sms_storage_used":             {"Messages stored on the SIM.", "gauge", "", float64(s.StorageUsed)},
+		"oobd_sms_storage_total":            {"Message slots on the SIM.", "gauge", "", float64(s.StorageTotal)},
+		"oobd_last_poll_timestamp_seconds":  {"When the inbox was last read.", "gauge", "", unix(s.LastPoll)},
+		"oobd_last_drill_timestamp_seconds": {"When the last end-to-end drill ran.", "gauge", "", unix(s.LastDrill)},
+		"oobd_last_drill_success":           {"1 when the last drill passed.", "gauge", "", b2f(s.LastDrillOK)},
+		"oobd_modem_recoveries_total":       {"Recovery actions taken on the modem.", "counter", "", float64(s.ModemRecovered)},
+		"oobd_modem_info":                   {"Registration and SIM state, as labels.", "gauge", fmt.Sprintf("{registration=%q,sim=%q}", s.Registration, s.SIM), 1},
+	}
+	if s.SignalKnown {
+		m["oobd_signal_dbm"] = metric{"Received signal strength.", "gauge", "", float64(s.SignalDBm)}
+	}
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	for _, n := range names {
+		x := m[n]
+		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n%s%s %g\n", n, x.help, n, x.kind, n, x.labels, x.value)
+	}
+	io.WriteString(w, b.String())
+}
+
+// Serve listens on addr and serves until ctx ends.
+func Serve(ctx context.Context, addr string, snapshot func() Snapshot) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("health: listen %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: Handler(snapshot), ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
+	}()
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("health: %w", err)
+	}
+	return nil
+}
