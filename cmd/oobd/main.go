@@ -21,6 +21,9 @@ const (
 	exitUsage   = 2
 )
 
+// defaultConfigPath is where --config points unless told otherwise.
+const defaultConfigPath = "/usr/local/etc/oobd/oobd.yaml"
+
 // usageError marks a problem with how oobd was called (or with its
 // config): it exits 2 instead of 1.
 type usageError struct{ err error }
@@ -48,6 +51,9 @@ type cmdEnv struct {
 func commands() []command {
 	return []command{
 		{"version", "print the version", runVersion},
+		{"up", "ask the running daemon for a session: up [--for 30m]", runUp},
+		{"down", "end the running daemon's session", runDown},
+		{"drill", "one end-to-end test of the whole path, now", runDrill},
 	}
 }
 
