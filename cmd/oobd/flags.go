@@ -31,8 +31,7 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				fs.Usage()
-				return nil, errHelpShown
+				return nil, errHelpShown // the flag package printed the usage
 			}
 			return nil, usagef("%v", err)
 		}

@@ -51,9 +51,16 @@ type cmdEnv struct {
 func commands() []command {
 	return []command{
 		{"version", "print the version", runVersion},
+		{"modem info", "the modem, its SIM, signal and network", runModemInfo},
+		{"sms list", "list the stored text messages", runSMSList},
+		{"sms send", "send a text: sms send NUMBER TEXT", runSMSSend},
+		{"sms delete", "delete stored texts: sms delete (INDEX|--all)", runSMSDelete},
 		{"up", "ask the running daemon for a session: up [--for 30m]", runUp},
 		{"down", "end the running daemon's session", runDown},
 		{"drill", "one end-to-end test of the whole path, now", runDrill},
+		{"check-config", "check a config: every problem, or what it will do", runCheckConfig},
+		{"status", "the daemon's state: session, modem, lockout, failures", runStatus},
+		{"totp", "a new TOTP secret and its otpauth:// URI", runTOTP},
 	}
 }
 

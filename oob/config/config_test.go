@@ -185,9 +185,13 @@ func TestLoadErrors(t *testing.T) {
 		}, want: []string{"tunnel.known_hosts: file DIR/known_hosts is not a regular file"}},
 		{name: "empty secret", file: "full.yaml", setup: func(t *testing.T, dir string) { os.WriteFile(filepath.Join(dir, "secret"), []byte(" \n"), 0o600) },
 			want: []string{"trigger.secret_file: file DIR/secret is empty"}},
-		{name: "secret with a space", file: "full.yaml", setup: func(t *testing.T, dir string) { os.WriteFile(filepath.Join(dir, "secret"), []byte("two words\n"), 0o600) },
+		{name: "secret with a space", file: "full.yaml", setup: func(t *testing.T, dir string) {
+			os.WriteFile(filepath.Join(dir, "secret"), []byte("two words\n"), 0o600)
+		},
 			want: []string{"trigger.secret_file: the secret in DIR/secret contains whitespace"}},
-		{name: "bad totp", file: "full.yaml", setup: func(t *testing.T, dir string) { os.WriteFile(filepath.Join(dir, "totp"), []byte("not base32!\n"), 0o600) },
+		{name: "bad totp", file: "full.yaml", setup: func(t *testing.T, dir string) {
+			os.WriteFile(filepath.Join(dir, "totp"), []byte("not base32!\n"), 0o600)
+		},
 			want: []string{"trigger.totp_secret_file: file DIR/totp: key is not base32"}},
 		{name: "state dir missing", file: "full.yaml", setup: func(t *testing.T, dir string) { os.Remove(filepath.Join(dir, "state")) },
 			want: []string{"state_dir: directory DIR/state: no such file"}},
@@ -210,11 +214,11 @@ func TestLoadErrors(t *testing.T) {
 		{name: "every problem, not only the first", file: "full.yaml",
 			edits: []string{"baud: 115200", "baud: fast", "lockout: 1h", "lockout: soon", "remote: localhost:0", "remote: nowhere", "modem:", "extra: 1\nmodem:"},
 			setup: func(t *testing.T, dir string) { os.Chmod(filepath.Join(dir, "secret"), 0o604) },
-			want: []string{"extra: unknown key", "modem.baud:", "trigger.lockout: bad duration", "tunnel.forwards[1].remote:"}},
+			want:  []string{"extra: unknown key", "modem.baud:", "trigger.lockout: bad duration", "tunnel.forwards[1].remote:"}},
 		{name: "every problem after decoding", file: "full.yaml",
 			edits: []string{"max_failures: 5", "max_failures: -1", "remote: localhost:0", "remote: nowhere"},
 			setup: func(t *testing.T, dir string) { os.Chmod(filepath.Join(dir, "secret"), 0o604) },
-			want: []string{"trigger.secret_file: file DIR/secret is accessible", "trigger.max_failures: must be positive", "tunnel.forwards[1].remote:"}},
+			want:  []string{"trigger.secret_file: file DIR/secret is accessible", "trigger.max_failures: must be positive", "tunnel.forwards[1].remote:"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -357,4 +361,19 @@ func FuzzParse(f *testing.F) {
 			t.Fatal("nil config without error")
 		}
 	})
+}
+
+// Numbers written without quotes stay as written (YAML would read them as
+// integers, dropping the "+" or a leading 0).
+func TestUnquotedNumbers(t *testing.T) {
+	dir := setup(t)
+	c, err := Load(fixture(t, dir, "full.yaml",
+		`senders: ["+46701234567", "0046709999999", "0701112222"]`, `senders: [+46701234567, 0046709999999, 0701112222]`,
+		`country_code: "46"`, `country_code: 46`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(c.Trigger.Allowlist); got != "[+46701234567 +46709999999 +46701112222]" {
+		t.Errorf("allowlist %s", got)
+	}
 }

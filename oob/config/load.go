@@ -8,6 +8,7 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 
@@ -124,6 +125,8 @@ func Parse(name string, data []byte, opts ...Option) (*Config, error) {
 	l.decoded = true
 	l.validate(&cfg)
 	if len(l.problems) > 0 {
+		// In file order; problems without a line (whole-file ones) first.
+		sort.SliceStable(l.problems, func(i, j int) bool { return l.problems[i].Line < l.problems[j].Line })
 		return nil, l.problems
 	}
 	cfg.Warnings = l.warnings

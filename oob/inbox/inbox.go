@@ -1,0 +1,500 @@
+// Package inbox is the SMS poller: on a cron schedule, and at once when the
+// modem announces a new message (+CMTI), it reads every stored message,
+// has the trigger decide it, audits the verdict, deletes it from the SIM,
+// answers where the decision says, and hands accepted requests to the
+// session lifecycle. It is the only reader of the modem, and stays off it
+// while the link holds a single-port modem.
+package inbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/oobd/oobd/modem"
+	"github.com/oobd/oobd/oob/audit"
+	"github.com/oobd/oobd/oob/state"
+	"github.com/oobd/oobd/oob/trigger"
+)
+
+// Modem is what the poller needs of the modem; *modem.Modem satisfies it.
+type Modem interface {
+	Messages(ctx context.Context) ([]modem.Message, error)
+	Delete(ctx context.Context, index int) error
+	Send(ctx context.Context, number, text string) error
+	Info(ctx context.Context) (modem.Info, error)
+}
+
+// Decider decides messages; *trigger.Trigger satisfies it.
+type Decider interface {
+	Decide(msg modem.Message, c trigger.Context) trigger.Decision
+}
+
+// Auditor records verdicts; *audit.Log satisfies it.
+type Auditor interface {
+	Write(r audit.Record) error
+}
+
+// Store keeps the poller's view of the modem; *state.Store satisfies it.
+type Store interface {
+	Update(func(*state.State)) error
+}
+
+// Handler carries out accepted requests: the session lifecycle. Handle
+// returns when the request has been dealt with (for up: the session is up,
+// or failed); a non-empty Reply goes back to the requester by SMS (the
+// status text, why an up failed). It may call Pause and Resume.
+type Handler interface {
+	Handle(ctx context.Context, req trigger.Request) Reply
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(ctx context.Context, req trigger.Request) Reply
+
+// Handle calls f.
+func (f HandlerFunc) Handle(ctx context.Context, req trigger.Request) Reply { return f(ctx, req) }
+
+// Reply is what goes back to the requester; "" for nothing.
+type Reply struct {
+	Text string
+}
+
+// ErrPaused is returned by Poll while the link holds the modem.
+var ErrPaused = errors.New("inbox: paused while the link holds the modem")
+
+// Poller reads the inbox. Start it, and Close it when done.
+type Poller struct {
+	decider Decider
+	audit   Auditor
+	store   Store
+	handler Handler
+	opts    options
+
+	runMu sync.Mutex // one run (read, then dispatch) at a time
+
+	modemMu      sync.Mutex // who may talk to the modem; guards what follows
+	modem        Modem
+	paused       bool
+	pending      []outgoing // replies held while paused
+	sessionEnded time.Time
+	firstSeen    map[int]time.Time // storage slot → first seen in an incomplete set
+	undeleted    map[string]bool   // processed messages whose delete failed
+
+	kick chan struct{}
+
+	lifeMu  sync.Mutex
+	started bool
+	closed  bool
+	cancel  context.CancelFunc
+	cron    *cron.Cron
+	wg      sync.WaitGroup
+}
+
+type outgoing struct{ to, text string }
+
+type options struct {
+	schedule       string
+	indications    <-chan int
+	debounce       time.Duration
+	incompleteWait time.Duration
+	storageWarn    int // percent
+	logger         *slog.Logger
+	now            func() time.Time
+}
+
+// Option configures a Poller.
+type Option func(*options)
+
+// WithSchedule sets the cron schedule of the poll (default "@every 1m").
+func WithSchedule(spec string) Option { return func(o *options) { o.schedule = spec } }
+
+// WithIndications makes every value on ch (a +CMTI's storage index) run
+// the reader at once, debounced; nil for none.
+func WithIndications(ch <-chan int) Option { return func(o *options) { o.indications = ch } }
+
+// WithDebounce sets how long after an indication the reader runs, so the
+// parts of a long message are read together (default 2s).
+func WithDebounce(d time.Duration) Option { return func(o *options) { o.debounce = d } }
+
+// WithIncompleteWait sets how long a multipart message missing parts is
+// left on the SIM before it is deleted and audited as incomplete
+// (default 30m).
+func WithIncompleteWait(d time.Duration) Option { return func(o *options) { o.incompleteWait = d } }
+
+// WithStorageWarning sets the storage use, in percent, from which a warning
+// is logged and shown in the status (default 80).
+func WithStorageWarning(percent int) Option { return func(o *options) { o.storageWarn = percent } }
+
+// WithLogger sets the logger.
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// WithClock sets the clock (tests).
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// New makes a poller over m.
+func New(m Modem, d Decider, a Auditor, st Store, h Handler, opts ...Option) (*Poller, error) {
+	o := options{
+		schedule:       "@every 1m",
+		debounce:       2 * time.Second,
+		incompleteWait: 30 * time.Minute,
+		storageWarn:    80,
+		logger:         slog.New(slog.DiscardHandler),
+		now:            time.Now,
+	}
+	for _, f := range opts {
+		f(&o)
+	}
+	if m == nil || d == nil || a == nil || st == nil || h == nil {
+		return nil, errors.New("inbox: modem, decider, auditor, store and handler are all needed")
+	}
+	return &Poller{
+		modem: m, decider: d, audit: a, store: st, handler: h, opts: o,
+		firstSeen: map[int]time.Time{},
+		undeleted: map[string]bool{},
+		kick:      make(chan struct{}, 1),
+	}, nil
+}
+
+// Start starts the schedule and, with indications, the watcher. The first
+// scheduled poll comes one interval after Start; call Poll for one now.
+func (p *Poller) Start(ctx context.Context) error {
+	p.lifeMu.Lock()
+	defer p.lifeMu.Unlock()
+	if p.started || p.closed {
+		return errors.New("inbox: already started or closed")
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	l := cronLogger{p.opts.logger}
+	// SkipIfStillRunning outermost, Recover innermost: in cron v3.0.1 a
+	// panic through SkipIfStillRunning would skip the job for ever.
+	c := cron.New(cron.WithLogger(l), cron.WithChain(cron.SkipIfStillRunning(l), cron.Recover(l)))
+	if _, err := c.AddFunc(p.opts.schedule, func() { p.pollAndLog(ctx, "schedule") }); err != nil {
+		cancel()
+		return fmt.Errorf("inbox: schedule %q: %w", p.opts.schedule, err)
+	}
+	p.cron, p.cancel, p.started = c, cancel, true
+	c.Start()
+	p.wg.Add(1)
+	go p.watch(ctx)
+	return nil
+}
+
+// Close stops the schedule and the watcher and waits for a running poll
+// (whose context is cancelled) to finish. It is idempotent.
+func (p *Poller) Close() error {
+	p.lifeMu.Lock()
+	if p.closed {
+		p.lifeMu.Unlock()
+		return nil
+	}
+	p.closed = true
+	started := p.started
+	p.lifeMu.Unlock()
+	if !started {
+		return nil
+	}
+	p.cancel()
+	<-p.cron.Stop().Done()
+	p.wg.Wait()
+	return nil
+}
+
+// Pause keeps the poller off the modem (the link is about to use a
+// single-port modem as its data line). It waits for a read in progress to
+// finish; it may be called from Handle.
+func (p *Poller) Pause() {
+	p.modemMu.Lock()
+	p.paused = true
+	p.modemMu.Unlock()
+	p.opts.logger.Info("inbox paused: the link holds the modem")
+}
+
+// Resume lets the poller use the modem again, m when it was re-opened (nil
+// keeps the old one). sessionEnded is when the session that held the modem
+// ended: up, extend and down texts stamped before it are superseded. Held
+// replies are sent, and the inbox is read soon after.
+func (p *Poller) Resume(ctx context.Context, m Modem, sessionEnded time.Time) {
+	p.modemMu.Lock()
+	if m != nil {
+		p.modem = m
+	}
+	if sessionEnded.After(p.sessionEnded) {
+		p.sessionEnded = sessionEnded
+	}
+	p.paused = false
+	pending := p.pending
+	p.pending = nil
+	for _, o := range pending {
+		p.sendLocked(ctx, o.to, o.text)
+	}
+	p.modemMu.Unlock()
+	p.opts.logger.Info("inbox resumed")
+	select {
+	case p.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Send sends an SMS through the poller's hold on the modem (held until
+// Resume while paused). The lifecycle uses it for its notices.
+func (p *Poller) Send(ctx context.Context, to, text string) {
+	p.modemMu.Lock()
+	defer p.modemMu.Unlock()
+	if p.paused {
+		p.pending = append(p.pending, outgoing{to, text})
+		return
+	}
+	p.sendLocked(ctx, to, text)
+}
+
+func (p *Poller) sendLocked(ctx context.Context, to, text string) {
+	if err := p.modem.Send(ctx, to, text); err != nil {
+		p.opts.logger.Error("inbox: reply not sent", "to", to, "err", err)
+	}
+}
+
+// watch runs the reader on indications (debounced: the first starts a
+// timer, the ones within it are read by the same run) and on Resume.
+func (p *Poller) watch(ctx context.Context) {
+	defer p.wg.Done()
+	ind := p.opts.indications
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	armed := false
+	arm := func(d time.Duration) {
+		if !armed {
+			timer.Reset(d)
+			armed = true
+		}
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case _, ok := <-ind:
+			if !ok {
+				ind = nil
+				continue
+			}
+			arm(p.opts.debounce)
+		case <-p.kick:
+			arm(0)
+		case <-timer.C:
+			armed = false
+			p.pollAndLog(ctx, "indication")
+		}
+	}
+}
+
+// pollAndLog is one run from the schedule or the watcher; a panic is
+// logged, not fatal.
+func (p *Poller) pollAndLog(ctx context.Context, why string) {
+	defer func() {
+		if r := recover(); r != nil {
+			p.opts.logger.Error("inbox: poll panicked", "panic", r, "stack", string(debug.Stack()))
+		}
+	}()
+	if err := p.Poll(ctx); err != nil && !errors.Is(err, ErrPaused) && ctx.Err() == nil {
+		p.opts.logger.Error("inbox: poll failed", "trigger", why, "err", err)
+	}
+}
+
+// Poll reads the inbox once and dispatches what it found: exactly one run
+// at a time, whoever asks.
+func (p *Poller) Poll(ctx context.Context) error {
+	p.runMu.Lock()
+	defer p.runMu.Unlock()
+	reqs, err := p.read(ctx)
+	for _, r := range reqs {
+		if ctx.Err() != nil {
+			break
+		}
+		reply := p.handler.Handle(ctx, r)
+		if reply.Text != "" {
+			p.Send(ctx, r.Sender, reply.Text)
+		}
+	}
+	return err
+}
+
+// read lists, decides, audits and deletes every stored message, and sends
+// the replies the decisions carry. It returns the accepted requests.
+func (p *Poller) read(ctx context.Context) ([]trigger.Request, error) {
+	p.modemMu.Lock()
+	defer p.modemMu.Unlock()
+	if p.paused {
+		return nil, ErrPaused
+	}
+	log := p.opts.logger
+	now := p.opts.now()
+	info, infoErr := p.modem.Info(ctx)
+	msgs, err := p.modem.Messages(ctx)
+	if err != nil {
+		p.store.Update(func(st *state.State) {
+			st.Modem.OK = false
+			st.Modem.LastError = err.Error()
+			if infoErr == nil {
+				st.Modem.LastAnswer = now
+			}
+		})
+		return nil, fmt.Errorf("inbox: %w", err)
+	}
+
+	var (
+		reqs    []trigger.Request
+		replies []outgoing
+		events  []state.Event
+		deleted int
+		present = map[int]bool{}
+	)
+	for _, m := range msgs {
+		for _, i := range m.Indexes {
+			present[i] = true
+		}
+		fp := fingerprint(m)
+		if p.undeleted[fp] {
+			// Decided before; only the delete failed. Never decide twice.
+			if p.deleteAll(ctx, m) {
+				delete(p.undeleted, fp)
+				deleted += len(m.Indexes)
+			}
+			continue
+		}
+		if !m.Complete && m.Encoding != modem.EncodingBinary && !p.waitedEnough(m, now) {
+			continue
+		}
+		d := p.decider.Decide(m, trigger.Context{SessionEnded: p.sessionEnded})
+		rec := audit.Record{Time: p.opts.now(), SCTS: d.SCTS, Sender: d.Sender, Verdict: string(d.Verdict),
+			Verb: string(d.Request.Verb), Reason: d.Reason, Text: d.Text, Indexes: m.Indexes}
+		if err := p.audit.Write(rec); err != nil {
+			log.Error("inbox: audit record not written", "err", err)
+		}
+		log.Info("sms decided", "verdict", d.Verdict, "sender", d.Sender, "verb", d.Request.Verb,
+			"reason", d.Reason, "scts", d.SCTS, "indexes", m.Indexes)
+		if p.deleteAll(ctx, m) {
+			deleted += len(m.Indexes)
+		} else {
+			p.undeleted[fp] = true
+		}
+		for _, i := range m.Indexes {
+			delete(p.firstSeen, i)
+		}
+		events = append(events, state.Event{Time: now, Kind: "sms", Message: describe(d)})
+		if d.Reply != "" {
+			replies = append(replies, outgoing{d.Sender, d.Reply})
+		}
+		if d.Verdict == trigger.Accepted {
+			reqs = append(reqs, d.Request)
+		}
+	}
+	for i := range p.firstSeen {
+		if !present[i] {
+			delete(p.firstSeen, i)
+		}
+	}
+	for _, r := range replies {
+		p.sendLocked(ctx, r.to, r.text)
+	}
+
+	warning := ""
+	if infoErr == nil && info.StorageTotal > 0 {
+		used := max(0, info.StorageUsed-deleted)
+		if used*100 >= info.StorageTotal*p.opts.storageWarn {
+			warning = fmt.Sprintf("SMS storage near full: %d of %d slots used", used, info.StorageTotal)
+			log.Warn("inbox: "+warning, "used", used, "total", info.StorageTotal)
+		}
+		info.StorageUsed = used
+	} else if infoErr != nil {
+		log.Warn("inbox: modem info failed", "err", infoErr)
+	}
+	if err := p.store.Update(func(st *state.State) {
+		st.LastPoll = now
+		st.Modem.OK, st.Modem.LastAnswer, st.Modem.LastError = true, now, ""
+		if infoErr == nil {
+			setModem(&st.Modem, info)
+		}
+		st.Modem.StorageWarning = warning
+		for _, e := range events {
+			st.AddEvent(e.Time, e.Kind, e.Message)
+		}
+	}); err != nil {
+		log.Error("inbox: state not saved", "err", err)
+	}
+	return reqs, nil
+}
+
+// waitedEnough reports whether an incomplete set has waited its limit for
+// the missing parts; it starts the clock for slots seen the first time.
+func (p *Poller) waitedEnough(m modem.Message, now time.Time) bool {
+	first := now
+	for _, i := range m.Indexes {
+		t, ok := p.firstSeen[i]
+		if !ok {
+			p.firstSeen[i] = now
+			t = now
+		}
+		if t.Before(first) {
+			first = t
+		}
+	}
+	return now.Sub(first) >= p.opts.incompleteWait
+}
+
+// deleteAll deletes every part of m; it reports whether all went.
+func (p *Poller) deleteAll(ctx context.Context, m modem.Message) bool {
+	ok := true
+	for _, i := range m.Indexes {
+		if err := p.modem.Delete(ctx, i); err != nil {
+			p.opts.logger.Error("inbox: delete failed; will retry", "index", i, "err", err)
+			ok = false
+		}
+	}
+	return ok
+}
+
+func setModem(s *state.Modem, in modem.Info) {
+	s.SignalDBm, s.SignalKnown = in.SignalDBm, in.SignalKnown
+	s.Registration, s.Operator = string(in.Registration), in.Operator
+	s.SIM, s.PINAttempts = string(in.SIM), in.PINAttempts
+	s.IMSI, s.ICCID = in.IMSI, in.ICCID
+	s.StorageUsed, s.StorageTotal = in.StorageUsed, in.StorageTotal
+}
+
+func fingerprint(m modem.Message) string {
+	idx := append([]int(nil), m.Indexes...)
+	sort.Ints(idx)
+	parts := make([]string, len(idx))
+	for i, x := range idx {
+		parts[i] = strconv.Itoa(x)
+	}
+	return m.Sender + "|" + m.SCTS.UTC().Format(time.RFC3339) + "|" + strings.Join(parts, ",")
+}
+
+func describe(d trigger.Decision) string {
+	s := fmt.Sprintf("from %s: %s", d.Sender, d.Verdict)
+	if d.Request.Verb != "" {
+		s += " " + string(d.Request.Verb)
+	}
+	if d.Reason != "" {
+		s += " (" + d.Reason + ")"
+	}
+	return s
+}
+
+// cronLogger puts cron's own messages into slog.
+type cronLogger struct{ l *slog.Logger }
+
+func (c cronLogger) Info(msg string, kv ...any) { c.l.Debug("cron: "+msg, kv...) }
+func (c cronLogger) Error(err error, msg string, kv ...any) {
+	c.l.Error("cron: "+msg, append(kv, "err", err)...)
+}

@@ -1,0 +1,154 @@
+// Package state keeps what oobd knows between runs and shows to
+// `oobd status`: modem health, polls, the trigger's lockout and used-code
+// ledger, the session and what it left behind, failures, drills and recent
+// events. It lives in state_dir/state.json, written atomically.
+package state
+
+import (
+	"time"
+)
+
+// Version is the layout version written into state.json.
+const Version = 1
+
+// MaxEvents is how many recent events are kept by default.
+const MaxEvents = 50
+
+// State is the whole of state.json. Times are written in RFC 3339; zero
+// times and empty parts are left out.
+type State struct {
+	Version   int       `json:"version"`
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
+
+	Modem    Modem     `json:"modem"`
+	LastPoll time.Time `json:"last_poll,omitzero"`
+	Trigger  Trigger   `json:"trigger"`
+	Session  Session   `json:"session"`
+
+	LastFailure *Failure `json:"last_failure,omitempty"`
+	LastDrill   *Drill   `json:"last_drill,omitempty"`
+
+	// Events are the most recent notable things, oldest first.
+	Events []Event `json:"events,omitempty"`
+}
+
+// Modem is the modem's health as last seen.
+type Modem struct {
+	OK           bool      `json:"ok"`
+	LastAnswer   time.Time `json:"last_answer,omitzero"` // last time it answered at all
+	LastError    string    `json:"last_error,omitempty"`
+	SignalDBm    int       `json:"signal_dbm"`
+	SignalKnown  bool      `json:"signal_known"`
+	Registration string    `json:"registration,omitempty"`
+	Operator     string    `json:"operator,omitempty"`
+	SIM          string    `json:"sim,omitempty"`
+	PINAttempts  int       `json:"pin_attempts,omitempty"`
+	IMSI         string    `json:"imsi,omitempty"`
+	ICCID        string    `json:"iccid,omitempty"`
+	StorageUsed  int       `json:"storage_used"`
+	StorageTotal int       `json:"storage_total"`
+	// StorageWarning is set while SMS storage is near full.
+	StorageWarning string `json:"storage_warning,omitempty"`
+}
+
+// Trigger is what the SMS trigger must remember across restarts.
+type Trigger struct {
+	// LastStep is the TOTP time step of the last accepted code; a code for
+	// this step or an earlier one is a replay.
+	LastStep int64 `json:"last_step,omitempty"`
+	// NewestSCTS is the newest service-centre timestamp of an accepted
+	// message: a trusted time when the local clock is not.
+	NewestSCTS time.Time `json:"newest_scts,omitzero"`
+	// Failures are the recent wrong secrets and codes from allowlisted
+	// senders, by local clock; old ones are pruned.
+	Failures []TriggerFailure `json:"failures,omitempty"`
+	// LockoutUntil is when the current lockout ends (zero: none).
+	LockoutUntil time.Time `json:"lockout_until,omitzero"`
+	LockoutStart time.Time `json:"lockout_start,omitzero"`
+}
+
+// TriggerFailure is one failure counted towards lockout.
+type TriggerFailure struct {
+	Time   time.Time `json:"time"`
+	Sender string    `json:"sender"`
+}
+
+// Session is the current (or last) session; the session lifecycle fills
+// it. Leftovers are what a crashed run must tear down at the next start.
+type Session struct {
+	Active      bool      `json:"active"`
+	RequestedBy string    `json:"requested_by,omitempty"`
+	Started     time.Time `json:"started,omitzero"`
+	Until       time.Time `json:"until,omitzero"`
+	Ended       time.Time `json:"ended,omitzero"`
+	EndReason   string    `json:"end_reason,omitempty"`
+	Interface   string    `json:"interface,omitempty"`
+	LocalIP     string    `json:"local_ip,omitempty"`
+	Forwards    []Forward `json:"forwards,omitempty"`
+	Bytes       int64     `json:"bytes"`
+	Reconnects  int       `json:"reconnects,omitempty"`
+	Leftovers   Leftovers `json:"leftovers,omitzero"`
+}
+
+// Forward is one remote forward and the port the jump host bound for it.
+type Forward struct {
+	Remote    string `json:"remote"`
+	Local     string `json:"local"`
+	BoundPort int    `json:"bound_port,omitempty"`
+}
+
+// Leftovers are the system changes a session makes, so a later run can
+// undo them after a crash.
+type Leftovers struct {
+	DialerPID     int       `json:"dialer_pid,omitempty"`
+	DialerStarted time.Time `json:"dialer_started,omitzero"` // to tell a reused PID apart
+	DialerCmdline []string  `json:"dialer_cmdline,omitempty"`
+	Routes        []Route   `json:"routes,omitempty"`
+}
+
+// Route is a host route the session installed.
+type Route struct {
+	Destination string `json:"destination"` // e.g. "203.0.113.7/32"
+	Interface   string `json:"interface"`
+	Gateway     string `json:"gateway,omitempty"`
+}
+
+// Failure is the last thing that went wrong, and at which step.
+type Failure struct {
+	Time   time.Time `json:"time"`
+	Step   string    `json:"step"`   // e.g. "dial", "route", "tunnel", "modem"
+	Reason string    `json:"reason"` // e.g. "PPP x3: no IP"
+}
+
+// Drill is the outcome of the last end-to-end drill.
+type Drill struct {
+	Time     time.Time     `json:"time"`
+	OK       bool          `json:"ok"`
+	Reason   string        `json:"reason,omitempty"`
+	Duration time.Duration `json:"duration_ns,omitempty"`
+}
+
+// Event is one line of recent history.
+type Event struct {
+	Time    time.Time `json:"time"`
+	Kind    string    `json:"kind"` // e.g. "sms", "session", "modem"
+	Message string    `json:"message"`
+}
+
+// AddEvent appends an event, keeping the last MaxEvents.
+func (s *State) AddEvent(at time.Time, kind, msg string) {
+	s.Events = append(s.Events, Event{Time: at, Kind: kind, Message: msg})
+	if n := len(s.Events) - MaxEvents; n > 0 {
+		s.Events = append([]Event(nil), s.Events[n:]...)
+	}
+}
+
+// SetFailure records the last failure.
+func (s *State) SetFailure(at time.Time, step, reason string) {
+	s.LastFailure = &Failure{Time: at, Step: step, Reason: reason}
+}
+
+// LockedOut reports whether a lockout is in force at now.
+func (t Trigger) LockedOut(now time.Time) bool {
+	return !t.LockoutUntil.IsZero() && now.Before(t.LockoutUntil)
+}
