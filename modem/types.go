@@ -29,22 +29,27 @@ const (
 type Message struct {
 	// Indexes are the storage slots holding the message's parts, in part
 	// order as far as they are known. Delete all of them once processed.
-	Indexes []int
+	Indexes []int `json:"indexes"`
 	// Sender is the originating address: "+" and the digits for an
 	// international number, the digits as sent for any other numeric type,
 	// the decoded text for an alphanumeric sender.
-	Sender    string
-	SenderTON TON
+	Sender    string `json:"sender"`
+	SenderTON TON    `json:"sender_ton"`
 	// SCTS is the service-centre timestamp, with the zone the network gave.
-	SCTS     time.Time
-	Text     string // empty when Encoding is EncodingBinary
-	Encoding Encoding
+	SCTS     time.Time `json:"scts"`
+	Text     string    `json:"text"` // empty when Encoding is EncodingBinary
+	Encoding Encoding  `json:"encoding"`
 	// Data holds the raw user data of a binary message.
-	Data []byte
+	Data []byte `json:"data,omitempty"`
 	// Parts is how many parts the message has; Have how many are stored.
 	// A message is Complete when Have == Parts.
-	Parts, Have int
-	Complete    bool
+	Parts    int  `json:"parts"`
+	Have     int  `json:"have"`
+	Complete bool `json:"complete"`
+	// Problem says why a slot could not be read as a text message (a
+	// broken PDU, a stored outgoing message, an unknown coding); such a
+	// message is reported as binary so the caller can log and delete it.
+	Problem string `json:"problem,omitempty"`
 }
 
 // Registration is the network registration state (+CREG/+CGREG <stat>).
@@ -73,16 +78,18 @@ const (
 
 // Info is a snapshot of the modem, its SIM and its network.
 type Info struct {
-	Manufacturer string `json:"manufacturer"`
-	Model        string `json:"model"`
-	Revision     string `json:"revision"`
-	IMEI         string `json:"imei"`
-	IMSI         string `json:"imsi,omitempty"`
-	ICCID        string `json:"iccid,omitempty"`
+	Manufacturer string   `json:"manufacturer"`
+	Model        string   `json:"model"`
+	Revision     string   `json:"revision"`
+	IMEI         string   `json:"imei"`
+	IMSI         string   `json:"imsi,omitempty"`
+	ICCID        string   `json:"iccid,omitempty"`
 	SIM          SIMState `json:"sim"`
 	// PINAttempts is the number of PIN tries left, -1 when the modem does
 	// not say.
-	PINAttempts  int          `json:"pin_attempts"`
+	PINAttempts int `json:"pin_attempts"`
+	// SIMReason says why the SIM is not ready (empty when it is).
+	SIMReason    string       `json:"sim_reason,omitempty"`
 	Operator     string       `json:"operator,omitempty"`
 	Registration Registration `json:"registration"`
 	// SignalDBm is the received signal strength; SignalKnown is false when

@@ -1,0 +1,235 @@
+package modem
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/warthog618/sms"
+	"github.com/warthog618/sms/encoding/pdumode"
+	"github.com/warthog618/sms/encoding/tpdu"
+)
+
+// ensureReady checks that the modem still has the settings Open gave it
+// (a modem that reset itself forgets them: PDU mode, storage,
+// indications, and asks for its PIN again) and asserts them again if not.
+func (m *Modem) ensureReady(ctx context.Context) error {
+	var info []string
+	err := m.retry(ctx, func() error {
+		var err error
+		info, err = m.command(ctx, "+CMGF?", m.o.cmdTimeout)
+		return err
+	})
+	var ae *ATError
+	if err != nil && !errors.As(err, &ae) {
+		return err
+	}
+	if v, ok := field(info, "+CMGF:"); err == nil && ok && v == "0" {
+		return m.ensureSIM(ctx)
+	}
+	m.o.log.Warn("modem: settings lost (the modem reset?); initialising again", "port", m.port)
+	m.stats.set(func(s *Stats) { s.Reinits++ })
+	if err := m.initialise(ctx); err != nil {
+		return err
+	}
+	return m.simReady()
+}
+
+// ensureSIM tries again to get a SIM that was not ready (still loading,
+// or its PIN file changed) and re-asserts storage once it is.
+func (m *Modem) ensureSIM(ctx context.Context) error {
+	if m.sim.state == SIMReady {
+		return nil
+	}
+	if m.s == nil {
+		return m.simReady()
+	}
+	if err := m.unlockSIM(ctx); err != nil {
+		return err
+	}
+	if m.sim.state != SIMReady {
+		return m.simReady()
+	}
+	if _, err := m.command(ctx, `+CPMS="SM","SM","SM"`, m.o.cmdTimeout); err != nil {
+		return err
+	}
+	if m.o.indications {
+		m.enableIndications(ctx)
+	}
+	return nil
+}
+
+// Messages lists every stored message (+CMGL=4, PDU mode), reassembled.
+// A slot that is not a readable text comes back as a binary Message with
+// Problem set, so that nothing is skipped silently.
+func (m *Modem) Messages(ctx context.Context) ([]Message, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.ensureReady(ctx); err != nil {
+		return nil, err
+	}
+	var entries []stored
+	var err error
+	// Line noise can garble a PDU line; a second listing tells noise from
+	// a PDU that is broken for good.
+	for try := 0; try < 3; try++ {
+		var info []string
+		info, err = m.command(ctx, "+CMGL=4", m.o.listTimeout)
+		if err != nil {
+			if errors.Is(err, ErrTimeout) && ctx.Err() == nil {
+				continue
+			}
+			return nil, err
+		}
+		var problems []error
+		entries, problems = parseCMGL(info)
+		bad := len(problems)
+		for _, e := range entries {
+			if !wellFormed(e) {
+				bad++
+			}
+		}
+		if bad == 0 {
+			break
+		}
+		m.o.log.Warn("modem: garbled +CMGL reply", "try", try+1, "bad", bad)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return assemble(entries), nil
+}
+
+// wellFormed checks a listed PDU against the length its header gave.
+func wellFormed(e stored) bool {
+	b, err := hex.DecodeString(e.pdu)
+	if err != nil || len(b) == 0 {
+		return false
+	}
+	p, err := pdumode.UnmarshalBinary(b)
+	return err == nil && len(p.TPDU) == e.length
+}
+
+// Delete frees one storage slot. A slot that is already empty is not an
+// error.
+func (m *Modem) Delete(ctx context.Context, index int) error {
+	if index < 0 {
+		return fmt.Errorf("modem: delete: bad index %d", index)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.ensureReady(ctx); err != nil {
+		return err
+	}
+	_, err := m.command(ctx, fmt.Sprintf("+CMGD=%d", index), m.o.cmdTimeout)
+	var ae *ATError
+	if errors.As(err, &ae) && (ae.Code == 321 || ae.Code == 21) {
+		return nil
+	}
+	return err
+}
+
+// DeleteAll empties the message storage.
+func (m *Modem) DeleteAll(ctx context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.ensureReady(ctx); err != nil {
+		return err
+	}
+	_, err := m.command(ctx, "+CMGD=1,4", m.o.listTimeout)
+	return err
+}
+
+// Send sends text to number ("+" and digits for an international
+// number, digits alone otherwise), split into concatenated parts when
+// long, in UCS-2 when GSM 7-bit cannot carry it.
+func (m *Modem) Send(ctx context.Context, number, text string) error {
+	pdus, err := m.encode(number, text)
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.ensureReady(ctx); err != nil {
+		return err
+	}
+	for i, p := range pdus {
+		info, err := m.smsCommand(ctx, fmt.Sprintf("+CMGS=%d", p.length), p.hex, m.o.sendTimeout)
+		if err != nil {
+			return fmt.Errorf("modem: send part %d of %d: %w", i+1, len(pdus), err)
+		}
+		if _, ok := field(info, "+CMGS:"); !ok {
+			m.o.log.Warn("modem: +CMGS answered OK without a message reference", "part", i+1)
+		}
+	}
+	return nil
+}
+
+type outPDU struct {
+	hex    string
+	length int // TPDU octets, for +CMGS=<length>
+}
+
+func (m *Modem) encode(number, text string) ([]outPDU, error) {
+	num := strings.TrimSpace(number)
+	var da tpdu.Address
+	switch {
+	case strings.HasPrefix(num, "+") && isDigits(num[1:]) && len(num) <= 21:
+		da = tpdu.NewAddress(tpdu.FromNumber(num))
+	case isDigits(num) && len(num) <= 20:
+		da = tpdu.Address{Addr: num, TOA: 0x81} // unknown type, ISDN plan
+	default:
+		return nil, fmt.Errorf("modem: send: %q is not a phone number", number)
+	}
+	if text == "" {
+		return nil, errors.New("modem: send: empty text")
+	}
+	enc := sms.NewEncoder(sms.AsSubmit, sms.WithTemplateOption(tpdu.WithDA(da)))
+	enc.ConcatRef = &m.refs
+	tps, err := enc.Encode([]byte(text))
+	if err != nil {
+		return nil, fmt.Errorf("modem: send: encode: %w", err)
+	}
+	if len(tps) > 255 {
+		return nil, fmt.Errorf("modem: send: text needs %d parts, at most 255", len(tps))
+	}
+	out := make([]outPDU, 0, len(tps))
+	for _, tp := range tps {
+		b, err := tp.MarshalBinary()
+		if err != nil {
+			return nil, fmt.Errorf("modem: send: encode: %w", err)
+		}
+		h, err := (&pdumode.PDU{TPDU: b}).MarshalHexString()
+		if err != nil {
+			return nil, fmt.Errorf("modem: send: encode: %w", err)
+		}
+		out = append(out, outPDU{hex: h, length: len(b)})
+	}
+	return out, nil
+}
+
+// refCounter hands out concatenation references for sent messages. It
+// starts somewhere random so that a restart does not reuse the reference
+// of a message the recipient is still assembling.
+type refCounter struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (c *refCounter) seed(t time.Time) {
+	c.mu.Lock()
+	c.n = int(t.UnixNano()>>10) & 0xff
+	c.mu.Unlock()
+}
+
+// Count implements tpdu.Counter.
+func (c *refCounter) Count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n = (c.n + 1) & 0xff
+	return c.n
+}
