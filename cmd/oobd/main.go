@@ -51,6 +51,8 @@ type cmdEnv struct {
 func commands() []command {
 	return []command{
 		{"version", "print the version", runVersion},
+		{"run", "the daemon: run --config FILE", runDaemon},
+		{"demo", "the whole lifecycle on this machine, no modem or root needed", runDemo},
 		{"modem info", "the modem, its SIM, signal and network", runModemInfo},
 		{"sms list", "list the stored text messages", runSMSList},
 		{"sms send", "send a text: sms send NUMBER TEXT", runSMSSend},

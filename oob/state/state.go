@@ -100,10 +100,16 @@ type Forward struct {
 // Leftovers are the system changes a session makes, so a later run can
 // undo them after a crash.
 type Leftovers struct {
-	DialerPID     int       `json:"dialer_pid,omitempty"`
-	DialerStarted time.Time `json:"dialer_started,omitzero"` // to tell a reused PID apart
-	DialerCmdline []string  `json:"dialer_cmdline,omitempty"`
-	Routes        []Route   `json:"routes,omitempty"`
+	Interface string `json:"interface,omitempty"`
+	// DialerRecorded is set from the moment the dialer is about to start
+	// (its PID is 0 until it has) until it is gone.
+	DialerRecorded bool `json:"dialer_recorded,omitempty"`
+	DialerPID      int  `json:"dialer_pid,omitempty"`
+	// DialerStartTime is the process's start time as the OS reports it,
+	// to tell a reused PID apart.
+	DialerStartTime string   `json:"dialer_start_time,omitempty"`
+	DialerCmdline   []string `json:"dialer_cmdline,omitempty"`
+	Routes          []Route  `json:"routes,omitempty"`
 }
 
 // Route is a host route the session installed.
