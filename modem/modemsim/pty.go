@@ -56,7 +56,20 @@ func openLine() (*line, error) {
 }
 
 func makeRaw(f *os.File) error {
-	fd := int(f.Fd())
+	// Through SyscallConn, not Fd: Fd would put the file in blocking mode
+	// and read deadlines would stop working.
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var terr error
+	if err := rc.Control(func(fd uintptr) { terr = setRaw(int(fd)) }); err != nil {
+		return err
+	}
+	return terr
+}
+
+func setRaw(fd int) error {
 	t, err := unix.IoctlGetTermios(fd, unix.TCGETS)
 	if err != nil {
 		return err

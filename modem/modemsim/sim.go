@@ -150,33 +150,35 @@ type Sim struct {
 
 	mu sync.Mutex // guards everything below
 	settings
-	slots     []slot
-	dropped   int
-	identity  Identity
-	csq       int
-	reg       int
-	operator  string
-	plmn      string
-	smsc      string
-	cfun      int
-	simState  simState
-	pinLeft   int
-	pukLeft   int
-	pin       string
-	noise     bool
-	noiseNext int
-	delay     time.Duration
-	silent    bool
-	bootUntil time.Time
-	busy      bool     // a command is being answered
-	pending   []string // URCs held back while busy
-	concatRef int
-	mr        int
-	sent      []Sent
-	sentWake  chan struct{} // closed and replaced when sent changes
-	asm       assembler
-	cgdcont   map[int]string
-	cmds      map[string]handler
+	slots      []slot
+	dropped    int
+	identity   Identity
+	csq        int
+	reg        int
+	operator   string
+	plmn       string
+	smsc       string
+	cfun       int
+	simState   simState
+	pinLeft    int
+	pukLeft    int
+	pin        string
+	noise      bool
+	noiseNext  int
+	delay      time.Duration
+	silent     bool
+	bootUntil  time.Time
+	busy       bool     // a command is being answered
+	pending    []string // URCs held back while busy
+	concatRef  int
+	mr         int
+	sent       []Sent
+	sentWake   chan struct{} // closed and replaced when sent changes
+	hangups    int           // times a client closed the port
+	hangupWake chan struct{} // closed and replaced on each hang-up
+	asm        assembler
+	cgdcont    map[int]string
+	cmds       map[string]handler
 	// line state, used only by the serve goroutine (and reset under mu)
 	mode      mode
 	buf       []byte
@@ -230,25 +232,26 @@ func New(opts ...Option) (*Sim, error) {
 		return nil, err
 	}
 	s := &Sim{
-		line:     l,
-		log:      cfg.logger,
-		cfg:      cfg,
-		done:     make(chan struct{}),
-		settings: powerOn(),
-		slots:    make([]slot, cfg.capacity),
-		identity: cfg.identity,
-		csq:      cfg.csq,
-		reg:      cfg.reg,
-		operator: cfg.operator,
-		plmn:     cfg.plmn,
-		smsc:     cfg.smsc,
-		cfun:     1,
-		pin:      cfg.pin,
-		pinLeft:  3,
-		pukLeft:  10,
-		sentWake: make(chan struct{}),
-		cgdcont:  map[int]string{},
-		cmds:     commandTable(),
+		line:       l,
+		log:        cfg.logger,
+		cfg:        cfg,
+		done:       make(chan struct{}),
+		settings:   powerOn(),
+		slots:      make([]slot, cfg.capacity),
+		identity:   cfg.identity,
+		csq:        cfg.csq,
+		reg:        cfg.reg,
+		operator:   cfg.operator,
+		plmn:       cfg.plmn,
+		smsc:       cfg.smsc,
+		cfun:       1,
+		pin:        cfg.pin,
+		pinLeft:    3,
+		pukLeft:    10,
+		sentWake:   make(chan struct{}),
+		hangupWake: make(chan struct{}),
+		cgdcont:    map[int]string{},
+		cmds:       commandTable(),
 	}
 	if s.pin != "" {
 		s.simState = simPIN
@@ -326,12 +329,19 @@ func (s *Sim) serve() {
 }
 
 // hangup is the client closing the port: a call drops, a half-typed
-// command or message is lost, unread output is discarded.
+// command or message is lost, unread output is discarded (as a tty driver
+// does on last close). A client that re-opens before the simulator has
+// noticed the hang-up (within hangupPoll) may still read the previous
+// client's unread output, as with a real modem's buffered bytes: clients
+// drain the line after opening it.
 func (s *Sim) hangup() {
+	s.line.flushStale()
 	s.mu.Lock()
 	s.mode, s.buf, s.plusCount = modeCommand, s.buf[:0], 0
+	s.hangups++
+	close(s.hangupWake)
+	s.hangupWake = make(chan struct{})
 	s.mu.Unlock()
-	s.line.flushStale()
 	s.log.Debug("modemsim: client closed the port")
 }
 
