@@ -185,7 +185,7 @@ func (a *Agent) realLink() (session.Link, error) {
 	if err != nil {
 		return nil, err
 	}
-	return pppLink{l}, nil
+	return pppLink{l: l, jumpHost: a.cfg.Tunnel.JumpHost}, nil
 }
 
 // Run runs the daemon until ctx ends, then tears down whatever is up and

@@ -14,17 +14,23 @@ import (
 // The adapters between the session's small interfaces and the real parts.
 
 // pppLink is the cellular link: dial, prove the path, pin the route.
-type pppLink struct{ l *link.Link }
+type pppLink struct {
+	l        *link.Link
+	jumpHost string // as configured: host:port
+}
 
 func (p pppLink) Up(ctx context.Context) (session.Path, error) {
 	s, err := p.l.Up(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return pppPath{s}, nil
+	return pppPath{s: s, jumpHost: p.jumpHost}, nil
 }
 
-type pppPath struct{ s *link.Session }
+type pppPath struct {
+	s        *link.Session
+	jumpHost string
+}
 
 func (p pppPath) Interface() string     { return p.s.Interface }
 func (p pppPath) LocalIP() string       { return p.s.LocalIP.String() }
@@ -35,8 +41,13 @@ func (p pppPath) Down(ctx context.Context) error {
 }
 
 // DialContext dials through the link only: the socket is bound to the
-// interface and names are asked of the link's DNS servers.
+// interface and names are asked of the link's DNS servers. The jump host
+// is dialed at the address the path proof resolved and pinned, not looked
+// up again (a round-robin name could answer with an unpinned address).
 func (p pppPath) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	if addr == p.jumpHost && p.s.JumpAddr != "" {
+		addr = p.s.JumpAddr
+	}
 	return p.s.Dialer.DialContext(ctx, network, addr)
 }
 
