@@ -1,8 +1,8 @@
-// Package sshdtest runs a real OpenSSH sshd on 127.0.0.1 for tests: a
-// temporary config, its own host keys, an authorized_keys file with options,
-// and control over the whole process tree (kill, restart on the same port,
-// freeze with SIGSTOP). It fails the test loudly when sshd cannot run; it
-// never skips.
+// Package sshdtest runs a real OpenSSH sshd for tests, on 127.0.0.1 or on a
+// given address inside a network namespace: a temporary config, its own host
+// keys, an authorized_keys file with options, and control over the whole
+// process tree (kill, restart on the same port, freeze with SIGSTOP). It
+// fails the test loudly when sshd cannot run; it never skips.
 package sshdtest
 
 import (
@@ -64,11 +64,17 @@ type Options struct {
 	Port int
 	// Config holds extra sshd_config lines.
 	Config []string
+	// Netns runs sshd inside this named network namespace (`ip netns exec
+	// NETNS sshd ...`); empty: the test's own.
+	Netns string
+	// ListenHost is the address to listen on (default 127.0.0.1), e.g. a
+	// jump host's address inside Netns.
+	ListenHost string
 }
 
 // Server is a running sshd and the files that belong to it.
 type Server struct {
-	// Addr is "127.0.0.1:port".
+	// Addr is "host:port" (host: Options.ListenHost, default 127.0.0.1).
 	Addr string
 	// Port is the listening port (kept across Restart).
 	Port int
@@ -81,6 +87,8 @@ type Server struct {
 
 	t      testing.TB
 	config string
+	netns  string
+	host   string
 
 	mu      sync.Mutex
 	cmd     *exec.Cmd
@@ -99,7 +107,15 @@ func Start(t testing.TB, opts Options) *Server {
 		t.Fatalf("sshdtest: current user: %v", err)
 	}
 	dir := t.TempDir()
-	s := &Server{t: t, Dir: dir, User: u.Username, log: logRing{max: 400}}
+	s := &Server{t: t, Dir: dir, User: u.Username, log: logRing{max: 400}, netns: opts.Netns, host: opts.ListenHost}
+	if s.host == "" {
+		s.host = "127.0.0.1"
+	}
+	if s.netns != "" {
+		if _, err := exec.LookPath("ip"); err != nil {
+			t.Fatalf("sshdtest: iproute2's ip is needed to run sshd in namespace %s: %v", s.netns, err)
+		}
+	}
 
 	types := opts.HostKeyTypes
 	if len(types) == 0 {
@@ -129,7 +145,7 @@ func Start(t testing.TB, opts Options) *Server {
 		if s.Port == 0 {
 			s.Port = FreePort(t)
 		}
-		s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port))
+		s.Addr = net.JoinHostPort(s.host, strconv.Itoa(s.Port))
 		s.config = filepath.Join(dir, "sshd_config")
 		if err := os.WriteFile(s.config, []byte(configText(s, opts, hostKeyLines, akPath)), 0o600); err != nil {
 			t.Fatalf("sshdtest: %v", err)
@@ -198,7 +214,12 @@ func (s *Server) start() error {
 	if err != nil {
 		return fmt.Errorf("pipe: %w", err)
 	}
-	cmd := exec.Command(SSHDPath, "-D", "-e", "-f", s.config)
+	argv := []string{SSHDPath, "-D", "-e", "-f", s.config}
+	if s.netns != "" {
+		// ip execs sshd in place (no fork), so the pid is sshd's own.
+		argv = append([]string{"ip", "netns", "exec", s.netns}, argv...)
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout = pw
 	cmd.Stderr = pw
 	// Its own process group, so a test's Ctrl-C does not reach it first.
@@ -211,7 +232,7 @@ func (s *Server) start() error {
 	pw.Close()
 	ready := make(chan struct{})
 	var once sync.Once
-	want := fmt.Sprintf("Server listening on 127.0.0.1 port %d", s.Port)
+	want := fmt.Sprintf("Server listening on %s port %d", s.host, s.Port)
 	s.readers.Add(1)
 	go func() {
 		defer s.readers.Done()

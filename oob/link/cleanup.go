@@ -55,7 +55,7 @@ func Cleanup(ctx context.Context, lo Leftovers, grace time.Duration, log *slog.L
 // stopRecorded stops p if it is still the recorded process. stopped
 // reports whether it was (and now is gone).
 func stopRecorded(ctx context.Context, p Process, grace time.Duration, log *slog.Logger) (stopped bool, err error) {
-	log = log.With("pid", p.PID, "cmdline", p.Cmdline)
+	log = log.With("pid", p.PID, "cmdline", loggableArgv(p.Cmdline))
 	same, err := signalIfSame(p, syscall.SIGTERM)
 	if err != nil {
 		return false, fmt.Errorf("stop dialer pid %d: %w", p.PID, err)

@@ -109,6 +109,19 @@ func (j FileJournal) Load() (Leftovers, error) {
 	return l, nil
 }
 
+// loggableArgv is argv for the log: the value after a "password" option
+// (pppd's) is replaced, so that a password given on the command line stays
+// out of it.
+func loggableArgv(argv []string) []string {
+	out := append([]string(nil), argv...)
+	for i := 1; i < len(out); i++ {
+		if out[i-1] == "password" {
+			out[i] = "***"
+		}
+	}
+	return out
+}
+
 type discardJournal struct{}
 
 func (discardJournal) Record(Leftovers) error { return nil }

@@ -30,3 +30,15 @@ func TestFileJournal(t *testing.T) {
 		t.Errorf("after clearing: %+v, %v", got, err)
 	}
 }
+
+func TestLoggableArgv(t *testing.T) {
+	in := []string{"pppd", "call", "oob", "password", "s3cret", "nodetach"}
+	got := loggableArgv(in)
+	want := []string{"pppd", "call", "oob", "password", "***", "nodetach"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("loggableArgv = %q, want %q", got, want)
+	}
+	if in[4] != "s3cret" {
+		t.Error("loggableArgv changed its input")
+	}
+}

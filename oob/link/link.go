@@ -385,6 +385,11 @@ func (t *try) up(ctx context.Context) (*Session, string, error) {
 		return nil, StepUp, fmt.Errorf("watch %s: %w", cfg.Interface, err)
 	}
 	t.watch = w
+	// An interface by that name now is not this try's (pppd would take
+	// the next unit): most likely a dialer left by a run that crashed.
+	if ok, err := interfaceExists(cfg.Interface); err != nil || ok {
+		return nil, StepDial, fmt.Errorf("%s exists before dialing (left by an earlier run?): %v", cfg.Interface, err)
+	}
 
 	// The intent first: a crash from here on leaves a journal that names
 	// what to look for.
@@ -392,7 +397,7 @@ func (t *try) up(ctx context.Context) (*Session, string, error) {
 	if err := t.record(); err != nil {
 		return nil, StepDial, err
 	}
-	log.Info("link: starting dialer", "command", cfg.UpCommand)
+	log.Info("link: starting dialer", "command", loggableArgv(cfg.UpCommand))
 	d, err := startDialer(cfg.UpCommand, l.log)
 	if err != nil {
 		t.leftover.Dialer = nil
@@ -519,8 +524,11 @@ func (t *try) teardown(ctx context.Context) error {
 		t.leftover.Dialer = nil
 	}
 	if t.watch != nil {
-		if err := t.watch.waitGone(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("wait for %s to go: %w", l.cfg.Interface, err))
+		// Only an interface this try's dialer made is waited for.
+		if t.dialer != nil {
+			if err := t.watch.waitGone(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("wait for %s to go: %w", l.cfg.Interface, err))
+			}
 		}
 		t.watch.close()
 		t.watch = nil
@@ -555,7 +563,6 @@ func (l *Link) dnsServers() ([]netip.Addr, error) {
 // link), whatever /etc/resolv.conf says.
 func boundResolver(d *net.Dialer, servers []netip.Addr) *net.Resolver {
 	servers = append([]netip.Addr(nil), servers...)
-	plain := &net.Dialer{Control: d.Control, LocalAddr: d.LocalAddr}
 	var next atomic.Uint32
 	return &net.Resolver{
 		PreferGo: true,
@@ -564,6 +571,15 @@ func boundResolver(d *net.Dialer, servers []netip.Addr) *net.Resolver {
 				return nil, errors.New("no DNS servers for the link")
 			}
 			s := servers[int(next.Add(1)-1)%len(servers)]
+			plain := &net.Dialer{Control: d.Control}
+			// A local address (FreeBSD's binding) must match the network.
+			if a, ok := d.LocalAddr.(*net.TCPAddr); ok {
+				if strings.HasPrefix(network, "udp") {
+					plain.LocalAddr = &net.UDPAddr{IP: a.IP}
+				} else {
+					plain.LocalAddr = a
+				}
+			}
 			return plain.DialContext(ctx, network, netip.AddrPortFrom(s, 53).String())
 		},
 	}

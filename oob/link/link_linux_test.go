@@ -71,6 +71,9 @@ type env struct {
 }
 
 func newEnv(t *testing.T, tp *netnstest.Topology) *env {
+	// Registered first, so it runs after the servers' clean-ups.
+	running := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, running) })
 	e := &env{t: t, tp: tp, dir: t.TempDir()}
 	var err error
 	e.jump, err = netnstest.Record(tp.Jump, netnstest.JumpIP.String()+":22")
@@ -157,8 +160,6 @@ func assertClean(t *testing.T, pids ...int) {
 
 func TestUpProvesPathThroughLink(t *testing.T) {
 	netnstest.Run(t, func(t *testing.T, tp *netnstest.Topology) {
-		running := goleak.IgnoreCurrent()
-		t.Cleanup(func() { goleak.VerifyNone(t, running) }) // after the servers' clean-ups
 		e := newEnv(t, tp)
 		cfg := e.config("-dns", netnstest.JumpDNSIP.String(), "-resolv-conf", filepath.Join(e.dir, "resolv.conf"))
 		cfg.JumpHost = "jump.test:22" // resolved over the link
@@ -438,6 +439,26 @@ func TestLinkDrop(t *testing.T) {
 		assertClean(t, s.DialerPID)
 		if lo, err := journal.Load(); err != nil || !lo.Empty() {
 			t.Errorf("journal after Down: %+v, %v", lo, err)
+		}
+	})
+}
+
+// An interface with the link's name before dialing is not this try's: the
+// dialer is not started.
+func TestUpRefusesExistingInterface(t *testing.T) {
+	netnstest.Run(t, func(t *testing.T, tp *netnstest.Topology) {
+		e := newEnv(t, tp)
+		if err := netlink.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "ppp0"}, PeerName: "stale0"}); err != nil {
+			t.Fatal(err)
+		}
+		counter := filepath.Join(e.dir, "count")
+		_, err := e.newLink(e.config("-counter", counter)).Up(ctxFor(t, 30*time.Second))
+		var ue *link.UpError
+		if !errors.As(err, &ue) || ue.Tries[0].Step != link.StepDial || !strings.Contains(err.Error(), "exists before dialing") {
+			t.Errorf("Up = %v", err)
+		}
+		if _, err := os.Stat(counter); err == nil {
+			t.Error("the dialer was started")
 		}
 	})
 }
