@@ -76,9 +76,6 @@ type Agent struct {
 	sessions *session.Controller
 	push     *notify.Pushover // nil: pushes not configured
 	journal  *stateJournal
-
-	mu       sync.Mutex // guards lastInfo
-	lastInfo modem.Info
 }
 
 // New builds the agent from cfg. Nothing runs until Run.
@@ -285,9 +282,6 @@ func (a *Agent) checkModem(ctx context.Context) {
 		})
 		return
 	}
-	a.mu.Lock()
-	a.lastInfo = info
-	a.mu.Unlock()
 	var changed *notify.SIMChange
 	a.store.Update(func(st *state.State) {
 		m := &st.Modem
