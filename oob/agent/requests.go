@@ -155,10 +155,14 @@ func (a *Agent) drill() <-chan session.Outcome {
 	in := a.sessions.Drill()
 	go func() {
 		o := <-in
-		if o.Step != "start" {
-			// The drill's own teardown finishes before it is recorded.
-			a.sessions.Wait(context.Background())
+		if o.Step == "start" {
+			// Not run (a session is up): nothing was tested, nothing to record.
+			a.log.Info("drill skipped", "reason", o.Err)
+			out <- o
+			return
 		}
+		// The drill's own teardown finishes before it is recorded.
+		a.sessions.Wait(context.Background())
 		d := &state.Drill{Time: start, OK: o.Err == nil, Duration: a.now().Sub(start)}
 		if o.Err != nil {
 			d.Reason = o.Err.Error()
