@@ -118,7 +118,11 @@ func New(cfg *config.Config, opts ...Option) (*Agent, error) {
 		iopts = append(iopts, inbox.WithIndications(a.modem.Indications()))
 	}
 	iopts = append(iopts, a.inboxOpts...)
-	if a.inbox, err = inbox.New(a.modem, trig, a.audit, a.store, a, iopts...); err != nil {
+	warn := warningStore{Store: a.store, onWarn: func(used, total int) {
+		a.log.Warn("SMS storage nearly full", "used", used, "total", total)
+		go a.pushNow(context.Background(), notify.StorageMessage(used, total))
+	}}
+	if a.inbox, err = inbox.New(a.modem, trig, a.audit, warn, a, iopts...); err != nil {
 		return nil, err
 	}
 

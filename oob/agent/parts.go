@@ -189,3 +189,27 @@ func (j *stateJournal) leftovers() link.Leftovers {
 	}
 	return lo
 }
+
+// warningStore is the state store as the inbox sees it: when an update
+// raises the SMS storage warning, the owner gets a push, once, before the
+// SIM is full and stops taking texts.
+type warningStore struct {
+	*state.Store
+	onWarn func(used, total int)
+}
+
+func (w warningStore) Update(fn func(*state.State)) error {
+	var raised bool
+	var used, total int
+	err := w.Store.Update(func(st *state.State) {
+		before := st.Modem.StorageWarning
+		fn(st)
+		if before == "" && st.Modem.StorageWarning != "" {
+			raised, used, total = true, st.Modem.StorageUsed, st.Modem.StorageTotal
+		}
+	})
+	if raised {
+		w.onWarn(used, total)
+	}
+	return err
+}
