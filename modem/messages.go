@@ -18,17 +18,25 @@ import (
 // (a modem that reset itself forgets them: PDU mode, storage,
 // indications, and asks for its PIN again) and asserts them again if not.
 func (m *Modem) ensureReady(ctx context.Context) error {
-	var info []string
-	err := m.retry(ctx, func() error {
-		var err error
-		info, err = m.command(ctx, "+CMGF?", m.o.cmdTimeout)
-		return err
-	})
-	var ae *ATError
-	if err != nil && !errors.As(err, &ae) {
-		return err
+	// +CMEE=2 is never a power-on default, and +CMGF=0 is what SMS needs.
+	lost := false
+	for _, q := range []struct{ cmd, want string }{{"+CMEE?", "2"}, {"+CMGF?", "0"}} {
+		var info []string
+		err := m.retry(ctx, func() error {
+			var err error
+			info, err = m.command(ctx, q.cmd, m.o.cmdTimeout)
+			return err
+		})
+		var ae *ATError
+		if err != nil && !errors.As(err, &ae) {
+			return err
+		}
+		if v, ok := field(info, q.cmd[:len(q.cmd)-1]+":"); err != nil || !ok || v != q.want {
+			lost = true
+			break
+		}
 	}
-	if v, ok := field(info, "+CMGF:"); err == nil && ok && v == "0" {
+	if !lost {
 		return m.ensureSIM(ctx)
 	}
 	m.o.log.Warn("modem: settings lost (the modem reset?); initialising again", "port", m.port)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -55,7 +56,31 @@ func Open(ctx context.Context, port string, opts ...Option) (*Modem, error) {
 		m.stop()
 		return nil, err
 	}
+	if stable := stableName(port); stable != "" {
+		m.o.log.Info("modem: the port has a stable name that survives re-enumeration; prefer it in the config",
+			"port", port, "stable", stable)
+	}
 	return m, nil
+}
+
+// stableName returns the /dev/serial/by-id/ link to port, when port is
+// not already one and such a link exists.
+func stableName(port string) string {
+	const dir = "/dev/serial/by-id/"
+	if strings.HasPrefix(port, dir) {
+		return ""
+	}
+	real, err := filepath.EvalSymlinks(port)
+	if err != nil {
+		return ""
+	}
+	links, _ := filepath.Glob(dir + "*")
+	for _, l := range links {
+		if r, err := filepath.EvalSymlinks(l); err == nil && r == real {
+			return l
+		}
+	}
+	return ""
 }
 
 // Close ends the session. It is idempotent, waits for the reader
@@ -81,7 +106,7 @@ func (m *Modem) start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("modem: %w", err)
 	}
-	w := newWire(rwc, m.o.now)
+	w := newWire(rwc, m.o.now, func(t time.Time) { m.stats.set(func(s *Stats) { s.LastAnswer = t }) })
 	a := at.New(w, at.WithTimeout(m.o.cmdTimeout),
 		at.WithIndication("+CMTI:", m.onCMTI))
 	m.s = &session{w: w, at: a}
@@ -249,7 +274,13 @@ func (m *Modem) exchange(ctx context.Context, cmd string, timeout time.Duration,
 	case errors.Is(err, at.ErrClosed):
 		return nil, m.note(fmt.Errorf("modem: AT%s: %s: %w (modem unplugged or re-enumerated; Recover re-opens it)", cmd, m.port, ErrPortClosed))
 	}
-	return info, m.note(fmt.Errorf("modem: %w", atError(cmd, err)))
+	aerr := atError(cmd, err)
+	var ae *ATError
+	if !errors.As(aerr, &ae) {
+		// A write or read failure: the port is gone or going.
+		return nil, m.note(fmt.Errorf("modem: AT%s: %s: %w: %v (modem unplugged or re-enumerated; Recover re-opens it)", cmd, m.port, ErrPortClosed, err))
+	}
+	return info, m.note(fmt.Errorf("modem: %w", aerr))
 }
 
 // resync makes sure no answer to an abandoned command is still on its

@@ -3,6 +3,9 @@ package modem
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +14,7 @@ import (
 	"time"
 
 	"github.com/oobd/oobd/modem/modemsim"
+	"github.com/oobd/oobd/modem/serialport"
 )
 
 // Integration tests: the real serial path (serialport over a pty) and
@@ -279,7 +283,7 @@ func TestSIMPIN(t *testing.T) {
 		if _, err := m.Messages(testCtx(t)); err != nil {
 			t.Fatalf("Messages after a reset: %v", err)
 		}
-		if st := s.Status(); st.SIM != "ready" || st.CMGF != 0 {
+		if st := s.Status(); st.SIM != "READY" || st.CMGF != 0 || st.CMEE != 2 {
 			t.Errorf("after reset: %+v", st)
 		}
 	})
@@ -403,18 +407,35 @@ func TestSend(t *testing.T) {
 
 func TestPortGone(t *testing.T) {
 	s := newSim(t)
-	m := openSim(t, s)
+	// Stands in for USB re-enumeration: the open port fails under the
+	// session, and the path is gone when Recover looks for it again.
+	var port io.ReadWriteCloser
+	var gone atomic.Bool
+	m := openSim(t, s, func(o *options) {
+		o.openPort = func(path string, baud int) (io.ReadWriteCloser, error) {
+			if gone.Load() {
+				return nil, fmt.Errorf("serialport: %s: no such device: %w", path, fs.ErrNotExist)
+			}
+			p, err := serialport.Open(path, baud)
+			port = p
+			return p, err
+		}
+	})
 	ctx := testCtx(t)
-	s.Close()
-	err := m.Ping(ctx)
-	for i := 0; i < 50 && errors.Is(err, ErrTimeout); i++ {
-		err = m.Ping(ctx) // the reader may not have seen the hang-up yet
-	}
-	if !errors.Is(err, ErrPortClosed) {
+	gone.Store(true)
+	port.Close()
+	if err := m.Ping(ctx); !errors.Is(err, ErrPortClosed) {
 		t.Fatalf("Ping after the port went: %v, want ErrPortClosed", err)
 	}
-	if err := m.Recover(ctx); err == nil {
-		t.Error("Recover without a port succeeded")
+	if err := m.Recover(ctx); err == nil || !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Recover without a port: %v, want the open error", err)
+	}
+	gone.Store(false)
+	if err := m.Recover(ctx); err != nil {
+		t.Fatalf("Recover once the port is back: %v", err)
+	}
+	if err := m.Ping(ctx); err != nil {
+		t.Errorf("Ping after Recover: %v", err)
 	}
 	if err := m.Close(); err != nil {
 		t.Error(err)
@@ -431,5 +452,23 @@ func TestOpenMissingPort(t *testing.T) {
 	_, err := Open(testCtx(t), "/dev/does-not-exist-oobd")
 	if err == nil || !strings.Contains(err.Error(), "/dev/does-not-exist-oobd") || !strings.Contains(err.Error(), "no such device") {
 		t.Errorf("Open of a missing port: %v", err)
+	}
+}
+
+func TestModemErrorsNameTheirMeaning(t *testing.T) {
+	s := newSim(t)
+	m := openSim(t, s)
+	ctx := testCtx(t)
+	m.mu.Lock()
+	_, err := m.command(ctx, "+CMGR=250", m.o.cmdTimeout)
+	m.mu.Unlock()
+	var ae *ATError
+	if !errors.As(err, &ae) || ae.Kind == "" || ae.Meaning == "" || ae.Meaning == "error" {
+		t.Fatalf("reading an empty slot: %v, want a +CMS/+CME error with its meaning", err)
+	}
+	t.Logf("modem said: %v", err)
+	// The session is still in step afterwards.
+	if in, err := m.Info(ctx); err != nil || in.IMEI == "" {
+		t.Errorf("Info after an error: %+v, %v", in, err)
 	}
 }

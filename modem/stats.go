@@ -21,19 +21,9 @@ type Stats struct {
 	LastAnswer         time.Time `json:"last_answer,omitzero"` // last final result from the modem
 }
 
-// Stats returns a snapshot of the counters.
-func (m *Modem) Stats() Stats {
-	s := m.stats.get()
-	m.mu.Lock()
-	if m.s != nil {
-		s.LastAnswer = m.s.w.last()
-	}
-	m.mu.Unlock()
-	if s.LastAnswer.IsZero() {
-		s.LastAnswer = m.stats.get().LastAnswer
-	}
-	return s
-}
+// Stats returns a snapshot of the counters. It does not wait for a
+// running operation.
+func (m *Modem) Stats() Stats { return m.stats.get() }
 
 type statsBox struct {
 	mu sync.Mutex

@@ -19,22 +19,27 @@ import (
 // anything is still outstanding (see waitIdle). A modem answers in order,
 // which is all this relies on.
 type wire struct {
-	port io.ReadWriteCloser
-	now  func() time.Time
+	port     io.ReadWriteCloser
+	now      func() time.Time
+	onAnswer func(time.Time) // each final result, for Stats
 
 	mu          sync.Mutex
 	cond        *sync.Cond
 	outstanding []bool // one per unanswered command; true: abandoned
-	lastAnswer  time.Time
 	closed      bool
 
 	// read side, touched only by the engine's reader goroutine
+	buf []byte
 	in  []byte // bytes read, not yet handed on
 	out []byte // bytes ready to hand on
 }
 
-func newWire(port io.ReadWriteCloser, now func() time.Time) *wire {
-	w := &wire{port: port, now: now}
+// maxLine bounds a line held back while waiting for its end: a modem
+// spewing junk without line ends must not grow it forever.
+const maxLine = 4096
+
+func newWire(port io.ReadWriteCloser, now func() time.Time, onAnswer func(time.Time)) *wire {
+	w := &wire{port: port, now: now, onAnswer: onAnswer, buf: make([]byte, 512)}
 	w.cond = sync.NewCond(&w.mu)
 	return w
 }
@@ -52,11 +57,13 @@ func (w *wire) Write(b []byte) (int, error) {
 
 func (w *wire) Read(p []byte) (int, error) {
 	for len(w.out) == 0 {
-		buf := make([]byte, 256)
-		n, err := w.port.Read(buf)
+		n, err := w.port.Read(w.buf)
 		if n > 0 {
-			w.in = append(w.in, buf[:n]...)
+			w.in = append(w.in, w.buf[:n]...)
 			w.split()
+			if len(w.in) > maxLine {
+				w.out, w.in = append(w.out, w.in...), w.in[:0]
+			}
 		}
 		if err != nil {
 			if len(w.out) == 0 && len(w.in) > 0 {
@@ -109,9 +116,12 @@ func (w *wire) split() {
 // answered pops the oldest outstanding command and reports whether its
 // answer should be passed on.
 func (w *wire) answered() bool {
+	t := w.now()
+	if w.onAnswer != nil {
+		w.onAnswer(t)
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.lastAnswer = w.now()
 	keep := true
 	if len(w.outstanding) > 0 {
 		keep = !w.outstanding[0]
@@ -162,12 +172,6 @@ func (w *wire) forget() {
 	w.mu.Lock()
 	w.outstanding = nil
 	w.mu.Unlock()
-}
-
-func (w *wire) last() time.Time {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.lastAnswer
 }
 
 func (w *wire) markClosed() {

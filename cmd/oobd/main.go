@@ -51,6 +51,7 @@ type cmdEnv struct {
 func commands() []command {
 	return []command{
 		{"version", "print the version", runVersion},
+		{"modem simulate", "run a simulated modem on a pseudo-terminal", runModemSimulate},
 		{"run", "the daemon: run --config FILE", runDaemon},
 		{"demo", "the whole lifecycle on this machine, no modem or root needed", runDemo},
 		{"modem info", "the modem, its SIM, signal and network", runModemInfo},

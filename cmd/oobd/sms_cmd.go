@@ -14,7 +14,9 @@ import (
 )
 
 func runSMSList(ctx context.Context, env *cmdEnv, args []string) error {
-	fs := newFlagSet(env, "sms list", "[--port PATH] [--baud N] [--timeout D] [--json]")
+	fs := newFlagSet(env, "sms list", "[--port PATH] [--baud N] [--timeout D] [--json]\n\n"+
+		"Lists every stored message, multipart ones reassembled. Long texts are\n"+
+		"cut to one line; --json prints them whole.\n")
 	mf := addModemFlags(fs)
 	rest, err := parseFlags(fs, args)
 	if err != nil {
@@ -85,8 +87,16 @@ func shown(m modem.Message) string {
 		}
 		return s
 	}
-	return strings.NewReplacer("\r\n", "⏎", "\n", "⏎", "\r", "⏎", "\t", " ").Replace(m.Text)
+	t := strings.NewReplacer("\r\n", "⏎", "\n", "⏎", "\r", "⏎", "\t", " ").Replace(m.Text)
+	if r := []rune(t); len(r) > maxShown {
+		t = string(r[:maxShown]) + "…"
+	}
+	return t
 }
+
+// maxShown keeps a listing to one screen line per message; --json has
+// every character.
+const maxShown = 60
 
 func runSMSSend(ctx context.Context, env *cmdEnv, args []string) error {
 	fs := newFlagSet(env, "sms send", "[--port PATH] [--baud N] [--timeout D] [--json] NUMBER TEXT...")
