@@ -1,11 +1,27 @@
 #!/usr/bin/env bash
-# Runs every fuzz target in the module for the given time each.
+# Runs every fuzz target in the module for the given time each, then keeps
+# what the fuzzer learned: the inputs it found interesting (in the Go build
+# cache) are copied into the package's testdata/fuzz/FuzzX/, capped per
+# target, so every later `go test` replays them.
+#
+#   scripts/fuzz-all.sh [fuzztime] [keep-per-target]     e.g. scripts/fuzz-all.sh 60s 40
 set -euo pipefail
+cd "$(dirname "$0")/.."
 t=${1:-60s}
+keep=${2:-40}
+cache=$(go env GOCACHE)/fuzz
 for pkg in $(go list ./...); do
   dir=$(go list -f '{{.Dir}}' "$pkg")
-  for f in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //'); do
+  for f in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //' | sort -u); do
     echo "== $pkg $f"
     go test -run='^$' -fuzz="^$f\$" -fuzztime="$t" "$pkg"
+    src="$cache/$pkg/$f"
+    if [ -d "$src" ]; then
+      mkdir -p "$dir/testdata/fuzz/$f"
+      # the newest inputs, which cover what the older ones did not
+      ls -t "$src" | head -n "$keep" | while read -r entry; do
+        cp -n "$src/$entry" "$dir/testdata/fuzz/$f/$entry"
+      done
+    fi
   done
 done
