@@ -33,17 +33,49 @@ func (e atError) Error() string { return fmt.Sprintf("%s ERROR %d", e.kind, e.co
 func cmeError(code int) error { return atError{"CME", code} }
 func cmsError(code int) error { return atError{"CMS", code} }
 
-var errPlain = atError{}
-
-// CME (27.007 §9.2) and CMS (27.005 §3.2.5) error texts.
-var errorTexts = map[int]string{
-	3: "operation not allowed", 4: "operation not supported", 10: "SIM not inserted",
-	11: "SIM PIN required", 12: "SIM PUK required", 13: "SIM failure", 16: "incorrect password",
-	21: "invalid index", 30: "no network service", 50: "incorrect parameters", 100: "unknown",
-	300: "ME failure", 302: "operation not allowed", 303: "operation not supported",
-	304: "invalid PDU mode parameter", 305: "invalid text mode parameter", 310: "SIM not inserted",
-	311: "SIM PIN required", 316: "SIM PUK required", 320: "memory failure", 321: "invalid memory index",
-	322: "memory full", 330: "SMSC address unknown", 331: "no network service", 500: "unknown error",
+// errorText is a CME (27.007 §9.2) or CMS (27.005 §3.2.5) error's text.
+func errorText(code int) (string, bool) {
+	switch code {
+	case 3, 302:
+		return "operation not allowed", true
+	case 4, 303:
+		return "operation not supported", true
+	case 10, 310:
+		return "SIM not inserted", true
+	case 11, 311:
+		return "SIM PIN required", true
+	case 12, 316:
+		return "SIM PUK required", true
+	case 13:
+		return "SIM failure", true
+	case 16:
+		return "incorrect password", true
+	case 21:
+		return "invalid index", true
+	case 30, 331:
+		return "no network service", true
+	case 50:
+		return "incorrect parameters", true
+	case 100:
+		return "unknown", true
+	case 300:
+		return "ME failure", true
+	case 304:
+		return "invalid PDU mode parameter", true
+	case 305:
+		return "invalid text mode parameter", true
+	case 320:
+		return "memory failure", true
+	case 321:
+		return "invalid memory index", true
+	case 322:
+		return "memory full", true
+	case 330:
+		return "SMSC address unknown", true
+	case 500:
+		return "unknown error", true
+	}
+	return "", false
 }
 
 func (s *Sim) errorLineLocked(err error) string {
@@ -54,7 +86,7 @@ func (s *Sim) errorLineLocked(err error) string {
 	if s.cmee == 1 {
 		return fmt.Sprintf("+%s ERROR: %d", e.kind, e.code)
 	}
-	txt, ok := errorTexts[e.code]
+	txt, ok := errorText(e.code)
 	if !ok {
 		return fmt.Sprintf("+%s ERROR: %d", e.kind, e.code)
 	}

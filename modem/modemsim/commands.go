@@ -2,7 +2,6 @@ package modemsim
 
 import (
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 )
@@ -179,13 +178,21 @@ func cmdHangup(s *Sim, c atCmd, _ *reply) error {
 	return nil
 }
 
-var dialData = regexp.MustCompile(`^\*99(\*\*\*[0-9]+)?#$`)
+// isDataDial reports whether a dial string is a packet-data call: *99#
+// or *99***<cid>#.
+func isDataDial(s string) bool {
+	if s == "*99#" {
+		return true
+	}
+	cid, ok := strings.CutPrefix(s, "*99***")
+	return ok && strings.HasSuffix(cid, "#") && isDigits(strings.TrimSuffix(cid, "#"))
+}
 
 // cmdDial answers a packet-data call (*99#) with CONNECT and puts the line
 // in data mode until "+++"; PPP itself is not simulated. Anything else
 // (voice) gets NO CARRIER.
 func cmdDial(s *Sim, c atCmd, r *reply) error {
-	if !dialData.MatchString(strings.ToUpper(c.Args)) {
+	if !isDataDial(c.Args) {
 		r.final = "NO CARRIER"
 		return nil
 	}
@@ -577,7 +584,20 @@ func cmdCNMI(s *Sim, c atCmd, r *reply) error {
 	return nil
 }
 
-var textStats = []string{"REC UNREAD", "REC READ", "STO UNSENT", "STO SENT", "ALL"}
+// textStat is a 27.005 message status as text mode names it.
+func textStat(stat int) string {
+	switch stat {
+	case 0:
+		return "REC UNREAD"
+	case 1:
+		return "REC READ"
+	case 2:
+		return "STO UNSENT"
+	case 3:
+		return "STO SENT"
+	}
+	return "ALL"
+}
 
 func cmdCMGL(s *Sim, c atCmd, r *reply) error {
 	want := 0
@@ -590,8 +610,8 @@ func cmdCMGL(s *Sim, c atCmd, r *reply) error {
 		}
 		if s.cmgf == 1 {
 			want = -1
-			for i, t := range textStats {
-				if quoted[0] && strings.EqualFold(args[0], t) {
+			for i := 0; i <= 4; i++ {
+				if quoted[0] && strings.EqualFold(args[0], textStat(i)) {
 					want = i
 				}
 			}
@@ -641,9 +661,9 @@ func (s *Sim) showLocked(cmd string, i int, sl *slot) []string {
 	v, err := deliverText(sl.pdu)
 	if err != nil {
 		// Text mode cannot show it; real modems print something odd.
-		return []string{fmt.Sprintf(`%s"%s","",,""`, head, textStats[sl.stat]), ""}
+		return []string{fmt.Sprintf(`%s"%s","",,""`, head, textStat(sl.stat)), ""}
 	}
-	return []string{fmt.Sprintf(`%s"%s","%s",,"%s"`, head, textStats[sl.stat], v.OA, v.SCTS), v.Text}
+	return []string{fmt.Sprintf(`%s"%s","%s",,"%s"`, head, textStat(sl.stat), v.OA, v.SCTS), v.Text}
 }
 
 // cmdCMGR reads one message (an empty slot answers just OK).

@@ -272,7 +272,7 @@ func (s *Sim) storedText() string {
 		used++
 		v, err := deliverText(sl.pdu)
 		if err != nil {
-			fmt.Fprintf(&b, "%3d  %-10s  (undecodable: %v)\n", i, textStats[sl.stat], err)
+			fmt.Fprintf(&b, "%3d  %-10s  (undecodable: %v)\n", i, textStat(sl.stat), err)
 			continue
 		}
 		part := ""
@@ -281,7 +281,7 @@ func (s *Sim) storedText() string {
 				part = fmt.Sprintf(" part %d/%d ref %d", seq, n, ref)
 			}
 		}
-		fmt.Fprintf(&b, "%3d  %-10s  %s  %s%s  %q\n", i, textStats[sl.stat], v.OA, v.SCTS, part, v.Text)
+		fmt.Fprintf(&b, "%3d  %-10s  %s  %s%s  %q\n", i, textStat(sl.stat), v.OA, v.SCTS, part, v.Text)
 	}
 	fmt.Fprintf(&b, "%d/%d used, %d dropped", used, len(s.slots), s.dropped)
 	return b.String()

@@ -251,3 +251,47 @@ func waitHangup(t *testing.T, s *Sim, before int, wake chan struct{}) {
 		t.Fatalf("hang-up %d not noticed", before+1)
 	}
 }
+
+func TestCloseWithUnreadOutput(t *testing.T) {
+	s, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := dial(t, s)
+	// A client that writes and never reads: the pty fills up and the
+	// simulator blocks writing. Close must still return.
+	c.send(strings.Repeat("ATI\r", 2000))
+	done := make(chan error, 1)
+	go func() { done <- s.Close() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(wait):
+		t.Fatal("Close hung on a full line")
+	}
+}
+
+func TestCloseWithClientOpen(t *testing.T) {
+	s, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := dial(t, s)
+	if got := c.cmd("AT"); !strings.HasSuffix(got, "OK\r\n") {
+		t.Fatalf("AT: %q", got)
+	}
+	// The simulator is now blocked reading an idle, open line.
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() { done <- s.Close(); t.Logf("Close took %v", time.Since(start)) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(wait):
+		t.Fatal("Close hung with a client on the line")
+	}
+}

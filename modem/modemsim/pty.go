@@ -41,6 +41,11 @@ func openLine() (*line, error) {
 		return nil, fmt.Errorf("modemsim: open pty: %w", err)
 	}
 	path := slave.Name()
+	master, err = pollable(master)
+	if err != nil {
+		slave.Close()
+		return nil, fmt.Errorf("modemsim: pty master: %w", err)
+	}
 	// Raw mode on the slave: the line discipline must not turn CR into LF,
 	// echo, or eat Ctrl-Z. The termios stays with the pty across re-opens.
 	if err := makeRaw(slave); err != nil {
@@ -53,6 +58,33 @@ func openLine() (*line, error) {
 		return nil, fmt.Errorf("modemsim: close %s: %w", path, err)
 	}
 	return &line{master: master, path: path}, nil
+}
+
+// pollable returns f as a non-blocking file on the runtime poller. pty.Open
+// calls Fd on the master, which leaves it in blocking mode: a read or write
+// blocked in the kernel would then survive Close and hang it.
+func pollable(f *os.File) (*os.File, error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	nfd := -1
+	var derr error
+	if err := rc.Control(func(fd uintptr) { nfd, derr = unix.Dup(int(fd)) }); err != nil {
+		derr = err
+	}
+	name := f.Name()
+	f.Close()
+	if derr != nil {
+		return nil, derr
+	}
+	if err := unix.SetNonblock(nfd, true); err != nil {
+		unix.Close(nfd)
+		return nil, err
+	}
+	// NewFile puts a non-blocking descriptor on the poller.
+	return os.NewFile(uintptr(nfd), name), nil
 }
 
 func makeRaw(f *os.File) error {

@@ -6,10 +6,29 @@
 // be turned while it runs.
 //
 // It is a tool, not a test double: a client opens Path() like any serial
-// port. Where things live: pty.go is the line (pty plumbing), atparse.go
-// splits command lines, commands.go holds the command table (one handler
-// per AT command), pdu.go builds and decodes PDUs, control.go is the text
-// command language of `oobd modem simulate`.
+// port, and `oobd modem simulate` drives one by hand. Where things live:
+// pty.go is the line (pty plumbing, client open/close), atparse.go splits
+// command lines, commands.go is the command table (one handler per AT
+// command), answer.go writes replies (echo, noise, delay, errors, the
+// +CMGS prompt, data mode), pdu.go builds and decodes PDUs, control.go is
+// the text command language of `oobd modem simulate`.
+//
+// Behaviour worth knowing:
+//   - Storage indexes start at 0, as on Huawei modems; only "SM" storage.
+//   - Settings (echo, +CMEE, +CMGF, +CNMI, ^CURC) survive a client's
+//     close and re-open, as on a real modem; ATZ, AT&F, +CFUN=1,1 and
+//     Reset restore the power-on profile: echo on, +CMEE=0, PDU mode,
+//     no indications. A reset also asks for the SIM PIN again.
+//   - +CMGR of an empty slot answers just OK; an index outside storage is
+//     +CMS ERROR: 321. +CMGD of an empty slot is OK.
+//   - +CNMI accepts mt 0 and 1 (stored, "+CMTI"); direct delivery (+CMT,
+//     mt 2 and 3) is +CMS ERROR: 303.
+//   - ATD*99# (or *99***<cid>#) answers CONNECT when registered and then
+//     swallows bytes as a data call until "+++" (no guard time), which
+//     answers OK; closing the port also ends the call. PPP is not simulated.
+//   - ^CURC=0 silences the Huawei (^) noise lines, as on the real modem.
+//   - While the port is closed, output is lost (URCs included); what a
+//     client left unread is flushed when the simulator sees the hang-up.
 package modemsim
 
 import (
@@ -168,6 +187,7 @@ type Sim struct {
 	delay      time.Duration
 	silent     bool
 	bootUntil  time.Time
+	closing    bool     // Close has begun: start no goroutines
 	busy       bool     // a command is being answered
 	pending    []string // URCs held back while busy
 	concatRef  int
@@ -284,6 +304,9 @@ func (s *Sim) Path() string { return s.line.path }
 func (s *Sim) Close() error {
 	var err error
 	s.once.Do(func() {
+		s.mu.Lock()
+		s.closing = true
+		s.mu.Unlock()
 		close(s.done)
 		err = s.line.close()
 		s.wg.Wait()
@@ -338,6 +361,7 @@ func (s *Sim) hangup() {
 	s.line.flushStale()
 	s.mu.Lock()
 	s.mode, s.buf, s.plusCount = modeCommand, s.buf[:0], 0
+	s.pending = nil // URCs for a port nobody has open are lost
 	s.hangups++
 	close(s.hangupWake)
 	s.hangupWake = make(chan struct{})
@@ -551,6 +575,10 @@ func (s *Sim) freeSlotLocked() int {
 	return -1
 }
 
+// maxPending bounds the URCs held back (a long data call with many
+// deliveries); a real modem's buffer overflows too.
+const maxPending = 64
+
 // urc emits unsolicited lines now, or after the reply being written.
 func (s *Sim) urc(lines ...string) {
 	if len(lines) == 0 {
@@ -558,7 +586,7 @@ func (s *Sim) urc(lines ...string) {
 	}
 	s.mu.Lock()
 	if s.busy || s.mode != modeCommand || s.quietLocked() {
-		if !s.silent {
+		if !s.silent && len(s.pending) < maxPending {
 			s.pending = append(s.pending, lines...)
 		}
 		s.mu.Unlock()
@@ -618,11 +646,16 @@ func (s *Sim) InjectGarbage(b []byte) { s.line.write(b) }
 // asks for its PIN again. Storage survives (it is on the SIM).
 func (s *Sim) Reset() {
 	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return
+	}
 	s.resetLocked()
 	quiet := s.cfg.bootQuiet
+	// Added under mu, before Close can start waiting.
+	s.wg.Add(1)
 	s.mu.Unlock()
 	s.log.Info("modemsim: reset")
-	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		t := time.NewTimer(quiet)
