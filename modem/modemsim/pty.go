@@ -102,7 +102,7 @@ func makeRaw(f *os.File) error {
 }
 
 func setRaw(fd int) error {
-	t, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	t, err := unix.IoctlGetTermios(fd, ioctlGetTermios)
 	if err != nil {
 		return err
 	}
@@ -113,7 +113,7 @@ func setRaw(fd int) error {
 	t.Cflag |= unix.CS8 | unix.CREAD | unix.CLOCAL
 	t.Cc[unix.VMIN] = 1
 	t.Cc[unix.VTIME] = 0
-	return unix.IoctlSetTermios(fd, unix.TCSETS, t)
+	return unix.IoctlSetTermios(fd, ioctlSetTermios, t)
 }
 
 // errHangup is returned by read while no client has the slave open.
@@ -163,7 +163,7 @@ func (l *line) flushStale() {
 	if err != nil {
 		return
 	}
-	_ = unix.IoctlSetInt(int(f.Fd()), unix.TCFLSH, unix.TCIFLUSH)
+	_ = flushInput(int(f.Fd()))
 	f.Close()
 }
 
