@@ -63,25 +63,25 @@ func (r *running) settle(o Outcome) {
 
 // capEnd limits an end to max after the start (or after now, before the
 // session is up).
-func (r *running) capEnd(end time.Time, max time.Duration, now func() time.Time) time.Time {
+func (r *running) capEnd(end time.Time, maxLen time.Duration, now func() time.Time) time.Time {
 	start := r.rep.Started
 	if start.IsZero() {
 		start = now()
 	}
-	return minTime(end, start.Add(max))
+	return minTime(end, start.Add(maxLen))
 }
 
 // extendTo moves the end to at least end (an up during a session).
-func (r *running) extendTo(end time.Time, max time.Duration, now func() time.Time) time.Time {
+func (r *running) extendTo(end time.Time, maxLen time.Duration, now func() time.Time) time.Time {
 	r.mu.Lock()
 	if r.rep.Until.IsZero() {
 		// Not up yet: the duration counts from the self-check.
-		r.duration = max2(r.duration, end.Sub(now()))
+		r.duration = max(r.duration, end.Sub(now()))
 		r.mu.Unlock()
 		return time.Time{}
 	}
 	if end.After(r.rep.Until) {
-		r.rep.Until = r.capEnd(end, max, now)
+		r.rep.Until = r.capEnd(end, maxLen, now)
 	}
 	until := r.rep.Until
 	r.mu.Unlock()
@@ -90,14 +90,14 @@ func (r *running) extendTo(end time.Time, max time.Duration, now func() time.Tim
 }
 
 // extendBy adds d to the end.
-func (r *running) extendBy(d time.Duration, max time.Duration, now func() time.Time) time.Time {
+func (r *running) extendBy(d time.Duration, maxLen time.Duration, now func() time.Time) time.Time {
 	r.mu.Lock()
 	if r.rep.Until.IsZero() {
-		r.duration = min(r.duration+d, max)
+		r.duration = min(r.duration+d, maxLen)
 		r.mu.Unlock()
 		return time.Time{}
 	}
-	r.rep.Until = r.capEnd(r.rep.Until.Add(d), max, now)
+	r.rep.Until = r.capEnd(r.rep.Until.Add(d), maxLen, now)
 	until := r.rep.Until
 	r.mu.Unlock()
 	r.signal()
@@ -116,13 +116,6 @@ func minTime(a, b time.Time) time.Time {
 		return b
 	}
 	return a
-}
-
-func max2(a, b time.Duration) time.Duration {
-	if a > b {
-		return a
-	}
-	return b
 }
 
 // stepError is a failure at a named lifecycle step.

@@ -12,7 +12,6 @@ package session
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"sync"
@@ -346,9 +345,4 @@ func (c *Controller) Wait(ctx context.Context) error {
 			return ctx.Err()
 		}
 	}
-}
-
-// errorf formats a step's failure for the requester: short, no secrets.
-func errorf(step string, err error) error {
-	return fmt.Errorf("%s: %w", step, err)
 }
