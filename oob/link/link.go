@@ -43,6 +43,10 @@ type Config struct {
 	ProbeTimeout time.Duration
 	// PinRoute installs a host route to the jump host via the interface.
 	PinRoute bool
+	// RouteSettle is how long, without PinRoute, the route check waits for
+	// the dialer's own routes (pppd runs ip-up after the interface is up)
+	// before it calls the path wrong (default 5s).
+	RouteSettle time.Duration
 	// JumpHost is the jump host's "host:port"; the probe connects to it.
 	JumpHost string
 	// StopGrace is how long the dialer has between SIGTERM and SIGKILL
@@ -99,6 +103,9 @@ func New(cfg Config, opts ...Option) (*Link, error) {
 	}
 	if cfg.UpTimeout <= 0 {
 		cfg.UpTimeout = 60 * time.Second
+	}
+	if cfg.RouteSettle <= 0 {
+		cfg.RouteSettle = 5 * time.Second
 	}
 	if cfg.ProbeTimeout <= 0 {
 		cfg.ProbeTimeout = 20 * time.Second
@@ -460,7 +467,13 @@ func (t *try) up(ctx context.Context) (*Session, string, error) {
 	}
 
 	// The kernel's own answer, unrestricted: which interface would it use?
+	// Without a pinned route the dialer's ip-up script may still be adding
+	// its own, so a wrong answer is asked again on each routing change
+	// for a moment.
 	via, err := routeInterface(jumpIP)
+	if err == nil && via != info.name && !cfg.PinRoute {
+		via, err = awaitRoute(pctx, jumpIP, info.name, cfg.RouteSettle)
+	}
 	if err != nil {
 		return nil, StepCheck, fmt.Errorf("route to %s: %w", jumpIP, err)
 	}
@@ -602,4 +615,31 @@ func resolve4(ctx context.Context, r *net.Resolver, host string) (netip.Addr, er
 		}
 	}
 	return netip.Addr{}, fmt.Errorf("look up %s: no IPv4 address", host)
+}
+
+// awaitRoute asks the kernel again which interface routes dst, after every
+// change of the routing table, until it says want or settle has passed.
+// It returns the last answer.
+func awaitRoute(ctx context.Context, dst netip.Addr, want string, settle time.Duration) (string, error) {
+	changes, stop, err := routeChanges()
+	if err != nil {
+		return "", fmt.Errorf("watch routes: %w", err)
+	}
+	defer stop()
+	timer := time.NewTimer(settle)
+	defer timer.Stop()
+	for {
+		// Subscribed first, then asked: no change can slip between.
+		via, err := routeInterface(dst)
+		if err != nil || via == want {
+			return via, err
+		}
+		select {
+		case <-changes:
+		case <-timer.C:
+			return via, nil
+		case <-ctx.Done():
+			return via, nil
+		}
+	}
 }

@@ -215,3 +215,28 @@ func readCounters(li linkInfo) (Counters, error) {
 	}
 	return Counters{}, errors.New("interface not in routing table dump")
 }
+
+// routeChanges signals every 250ms until stop: FreeBSD's routing socket
+// would tell changes as they happen, but a short poll is enough for the
+// few seconds an ip-up script takes.
+func routeChanges() (<-chan struct{}, func(), error) {
+	t := time.NewTicker(250 * time.Millisecond)
+	out := make(chan struct{}, 1)
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		for {
+			select {
+			case <-t.C:
+				select {
+				case out <- struct{}{}:
+				default:
+				}
+			case <-done:
+				return
+			}
+		}
+	}()
+	return out, func() { t.Stop(); close(done); <-finished }, nil
+}

@@ -318,3 +318,24 @@ func interfaceExists(name string) (bool, error) {
 	}
 	return err == nil, err
 }
+
+// routeChanges signals every change of the routing table until stop.
+func routeChanges() (<-chan struct{}, func(), error) {
+	updates := make(chan netlink.RouteUpdate, 16)
+	done := make(chan struct{})
+	if err := netlink.RouteSubscribe(updates, done); err != nil {
+		return nil, nil, err
+	}
+	out := make(chan struct{}, 1)
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		for range updates { // closed by netlink once done is closed
+			select {
+			case out <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	return out, func() { close(done); <-finished }, nil
+}
