@@ -185,11 +185,12 @@ func (c *Controller) lifecycle(r *running) {
 		log.Info("session ended", "reason", rep.Reason, "step", rep.Step, "bytes", rep.Bytes)
 	}
 
-	// bringUp dials, proves the path, opens the tunnel and checks it.
-	bringUp := func() error {
+	// bringUp dials (within dialCtx), proves the path, opens the tunnel
+	// (for the session's life) and checks it.
+	bringUp := func(dialCtx context.Context) error {
 		r.update(func(rep *Report) { rep.State = StateDialing })
 		c.record(r.report())
-		p, err := c.link.Up(r.ctx)
+		p, err := c.link.Up(dialCtx)
 		if err != nil {
 			return &stepError{"link", err}
 		}
@@ -237,7 +238,7 @@ func (c *Controller) lifecycle(r *running) {
 		}
 		released = true
 	}
-	if err := bringUp(); err != nil {
+	if err := bringUp(r.ctx); err != nil {
 		step, reason := failure(r, err)
 		r.settle(Outcome{Err: errors.New(reason), Step: step})
 		teardown(reason, step)
@@ -267,7 +268,7 @@ func (c *Controller) lifecycle(r *running) {
 
 // hold keeps the session up until its end, a request to end it, the data
 // budget, or a link drop that redialing cannot repair.
-func (c *Controller) hold(r *running, path *Path, tun *Tunnel, bytes *uint64, bringUp func() error, takeDownLink func()) (reason, step string) {
+func (c *Controller) hold(r *running, path *Path, tun *Tunnel, bytes *uint64, bringUp func(context.Context) error, takeDownLink func()) (reason, step string) {
 	budget := time.NewTicker(c.cfg.BudgetCheck)
 	defer budget.Stop()
 	timer := time.NewTimer(time.Until(r.report().Until))
@@ -296,7 +297,14 @@ func (c *Controller) hold(r *running, path *Path, tun *Tunnel, bytes *uint64, br
 			c.log.Warn("link dropped; redialing", "err", dropErr)
 			takeDownLink()
 			r.update(func(rep *Report) { rep.Redials++ })
-			if err := bringUp(); err != nil {
+			// The redial may take only the time the session has left.
+			dialCtx, cancel := context.WithDeadline(r.ctx, r.report().Until)
+			err := bringUp(dialCtx)
+			cancel()
+			if err != nil {
+				if r.ctx.Err() == nil && !c.now().Before(r.report().Until) {
+					return fmt.Sprintf("link lost (%v); the session's time ran out while redialing", dropErr), "redial"
+				}
 				_, why := failure(r, err)
 				return fmt.Sprintf("link lost (%v); redial failed: %s", dropErr, why), "redial"
 			}
