@@ -1,0 +1,454 @@
+//go:build linux
+
+package agent_test
+
+import (
+	"errors"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/oobd/oobd/internal/netnstest"
+	"github.com/oobd/oobd/modem/modemsim"
+)
+
+// Bounds for things that signal when they happen; generous, since the
+// machine may be busy. None of them is a timing assertion.
+const (
+	upWithin   = 60 * time.Second
+	downWithin = 60 * time.Second
+)
+
+// upAndIn texts the secret, waits for the "link up" push and logs in
+// through the tunnel; it returns the push.
+func (w *world) upAndIn(text string) push {
+	w.t.Helper()
+	w.text(text)
+	p := w.waitPush(upWithin, "link up")
+	if !strings.Contains(p.Message, strconv.Itoa(remotePort)) {
+		w.t.Errorf("link up push does not name the bound port %d:\n%s", remotePort, p.Message)
+	}
+	w.assertOwnerGetsIn(30*time.Second, remotePort)
+	return p
+}
+
+// TestE2EHappyPath: text → link → tunnel → push → ssh -J reaches the box
+// → expiry → teardown → "link down" SMS and push.
+func TestE2EHappyPath(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, setup{})
+	up := w.upAndIn(e2eSecret + " up")
+	for _, want := range []string{e2eOwner, "ppp0", "10.64.0.2", netnstest.JumpIP.String()} {
+		if !strings.Contains(up.Message, want) {
+			t.Errorf("link up push lacks %q:\n%s", want, up.Message)
+		}
+	}
+	// The tunnel came over the link, never over the LAN.
+	sshdLog := w.jump.LogTail(400)
+	if !strings.Contains(sshdLog, "Connection from 10.64.0.2 ") || strings.Contains(sshdLog, "Connection from "+netnstest.AgentLANIP.String()+" ") {
+		t.Errorf("the jump host did not see the agent come from the link address only:\n%s", sshdLog)
+	}
+	st, err := w.status()
+	must(t, err)
+	if !st.Session.Active || st.Session.Interface != "ppp0" || len(st.Session.Forwards) != 1 || st.Session.Forwards[0].BoundPort != remotePort {
+		t.Errorf("status during the session: %+v", st.Session)
+	}
+
+	down := w.waitSMS(downWithin, 1)
+	t.Logf("link down SMS: %s", down.Text)
+	if down.To != e2eOwner {
+		t.Errorf("link down SMS to %q, want %q", down.To, e2eOwner)
+	}
+	for _, want := range []string{"DOWN", "time is up", "used"} {
+		if !strings.Contains(down.Text, want) {
+			t.Errorf("link down SMS lacks %q: %q", want, down.Text)
+		}
+	}
+	p := w.waitPush(downWithin, "link down")
+	if !strings.Contains(p.Message, "time is up") {
+		t.Errorf("link down push: %q", p.Message)
+	}
+	w.assertClean()
+	st, err = w.status()
+	must(t, err)
+	if st.Session.Active {
+		t.Errorf("session still active after teardown: %+v", st.Session)
+	}
+	w.assertNoSecret()
+}
+
+// TestE2EWrongPath: the dialer's interface comes up but the carrier drops
+// everything, while the LAN still reaches the jump host. The path proof
+// fails on every try, the requester learns why, nothing is left up, and the
+// jump host never sees a connection (from the LAN or anywhere).
+func TestE2EWrongPath(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, setup{fakeppp: []string{"-no-connect"}, attempts: 2})
+	w.text(e2eSecret)
+	// The try's probe waits out its own timeout on each of the 2 tries.
+	sms := w.waitSMS(3*time.Minute, 1)
+	if sms.To != e2eOwner || !strings.Contains(sms.Text, "failed") {
+		t.Errorf("failure SMS to %s: %q", sms.To, sms.Text)
+	}
+	if !strings.Contains(sms.Text, "link") {
+		t.Errorf("failure SMS does not say the link failed: %q", sms.Text)
+	}
+	p := w.waitPush(30*time.Second, "up failed")
+	t.Logf("failure push: %s", p.Message)
+	w.assertClean()
+	if runs := readCounter(t, w.counter); runs != 2 {
+		t.Errorf("dialer ran %d times, want link.attempts = 2", runs)
+	}
+	if w.push.count("link up") != 0 {
+		t.Errorf("a link up push was sent: %v", w.push.all())
+	}
+	if strings.Contains(w.jump.LogTail(400), "Connection from") {
+		t.Errorf("the jump host's sshd saw a connection:\n%s", w.jump.LogTail(40))
+	}
+	st, err := w.status()
+	must(t, err)
+	if st.Session.Active || st.LastFailure == nil {
+		t.Errorf("status after the failed up: session %+v, last failure %+v", st.Session, st.LastFailure)
+	}
+	w.assertNoSecret()
+}
+
+func readCounter(t *testing.T, path string) int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	must(t, err)
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	must(t, err)
+	return n
+}
+
+// TestE2EHostKeyChanged: known_hosts holds another key for the jump host:
+// the tunnel is refused, the requester is told so by SMS and push, and the
+// link is taken down.
+func TestE2EHostKeyChanged(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, setup{wrongHostKey: true})
+	w.text(e2eSecret + " up 5m")
+	sms := w.waitSMS(upWithin, 1)
+	if sms.To != e2eOwner || !strings.Contains(strings.ToLower(sms.Text), "host key") {
+		t.Errorf("failure SMS to %s does not say the host key changed: %q", sms.To, sms.Text)
+	}
+	p := w.waitPush(30*time.Second, "up failed")
+	if !strings.Contains(p.Message, "CHANGED") && !strings.Contains(p.Message, "changed") {
+		t.Errorf("failure push does not say the host key changed: %q", p.Message)
+	}
+	t.Logf("failure SMS: %s", sms.Text)
+	w.assertClean()
+	if w.push.count("link up") != 0 {
+		t.Errorf("a link up push was sent: %v", w.push.all())
+	}
+	w.assertNoSecret()
+}
+
+// down ends the session with `oobd down` (the control socket) and waits for
+// the "link down" SMS, the n-th SMS of the test.
+func (w *world) down(n int) modemsim.Sent {
+	w.t.Helper()
+	if out, err := w.ctl("down"); err != nil {
+		w.t.Fatalf("oobd down: %v: %s", err, out)
+	}
+	sms := w.waitSMS(downWithin, n)
+	if sms.To != e2eOwner || !strings.Contains(sms.Text, "DOWN") {
+		w.t.Errorf("link down SMS to %s: %q", sms.To, sms.Text)
+	}
+	return sms
+}
+
+// TestE2ESSHDRestart: the jump host's sshd restarts mid-session; the
+// tunnel comes back on its own and the owner gets in again.
+func TestE2ESSHDRestart(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, setup{duration: 5 * time.Minute})
+	w.upAndIn(e2eSecret)
+	w.jump.Restart()
+	w.waitStatus(60*time.Second, "a reconnect", func(st status) bool {
+		return st.Session.Active && st.Session.Reconnects >= 1
+	})
+	w.assertOwnerGetsIn(60*time.Second, remotePort)
+	if n := len(w.sim.Sent()); n != 0 {
+		t.Errorf("SMS sent before the end: %v", w.sim.Sent())
+	}
+	w.down(1)
+	w.assertClean()
+	w.assertNoSecret()
+}
+
+// TestE2EDialerDiesRedial: the carrier hangs up mid-session; the link is
+// redialed (a second dialer run) and the session carries on.
+func TestE2EDialerDiesRedial(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, setup{duration: 5 * time.Minute})
+	w.upAndIn(e2eSecret)
+	first := w.waitDialer(5 * time.Second)
+	must(t, syscall.Kill(first, syscall.SIGUSR1)) // fakeppp: "Modem hangup"
+	second := w.waitDialer(60*time.Second, first)
+	w.assertOwnerGetsIn(60*time.Second, remotePort)
+	if runs := readCounter(t, w.counter); runs != 2 {
+		t.Errorf("dialer ran %d times, want 2", runs)
+	}
+	st, err := w.status()
+	must(t, err)
+	if !st.Session.Active {
+		t.Errorf("session not active after the redial: %+v", st.Session)
+	}
+	if n := len(w.sim.Sent()); n != 0 {
+		t.Errorf("SMS sent before the end: %v", w.sim.Sent())
+	}
+	w.down(1)
+	w.assertClean()
+	if alive(second) {
+		t.Errorf("second dialer %d still running", second)
+	}
+}
+
+// TestE2EDialerDiesRedialFails: the carrier hangs up and every redial
+// fails: the session ends with an SMS saying the link was lost.
+func TestE2EDialerDiesRedialFails(t *testing.T) {
+	t.Parallel()
+	// fakeppp fails runs 1..5 of its counter: starting at 10, the first
+	// dial works; resetting the counter makes the redials fail.
+	w := newWorld(t, setup{duration: 5 * time.Minute, attempts: 2, counterStart: 10, fakeppp: []string{"-fail-first", "5"}})
+	w.upAndIn(e2eSecret)
+	must(t, os.WriteFile(w.counter, []byte("0"), 0o600))
+	must(t, syscall.Kill(w.waitDialer(5*time.Second), syscall.SIGUSR1))
+	sms := w.waitSMS(2*time.Minute, 1)
+	t.Logf("link down SMS: %s", sms.Text)
+	if sms.To != e2eOwner || !strings.Contains(sms.Text, "DOWN") || !strings.Contains(sms.Text, "link lost") {
+		t.Errorf("link down SMS to %s does not say the link was lost: %q", sms.To, sms.Text)
+	}
+	w.waitPush(30*time.Second, "link down")
+	if runs := readCounter(t, w.counter); runs != 2 {
+		t.Errorf("redial ran the dialer %d times, want link.attempts = 2", runs)
+	}
+	w.assertClean()
+	st, err := w.status()
+	must(t, err)
+	if st.Session.Active {
+		t.Errorf("session still active: %+v", st.Session)
+	}
+}
+
+func alive(pid int) bool { return syscall.Kill(pid, 0) == nil }
+
+// TestE2ESIGTERM: SIGTERM mid-session tears everything down, sends the
+// "link down" SMS, and oobd exits 0.
+func TestE2ESIGTERM(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, setup{duration: 5 * time.Minute})
+	w.upAndIn(e2eSecret)
+	w.agent.signal(syscall.SIGTERM)
+	code, err := w.agent.wait(60 * time.Second)
+	must(t, err)
+	if code != 0 {
+		t.Errorf("oobd exited %d after SIGTERM, want 0", code)
+	}
+	w.assertClean()
+	sent := w.sim.Sent()
+	if len(sent) != 1 || sent[0].To != e2eOwner || !strings.Contains(sent[0].Text, "DOWN") {
+		t.Errorf("after SIGTERM, want one link down SMS to the owner; sent %v", sent)
+	}
+	if w.push.count("link down") != 1 {
+		t.Errorf("link down pushes: %v", w.push.all())
+	}
+	w.assertNoSecret()
+}
+
+// TestE2ESIGKILLRestart: after SIGKILL the dialer and the host route are
+// left behind; the next oobd cleans them up and is ready for a new text.
+func TestE2ESIGKILLRestart(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, setup{duration: 5 * time.Minute})
+	w.upAndIn(e2eSecret)
+	dialer := w.waitDialer(5 * time.Second)
+	w.agent.signal(syscall.SIGKILL)
+	if _, err := w.agent.wait(30 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if !alive(dialer) {
+		t.Fatalf("the dialer %d died with oobd: nothing left to clean up", dialer)
+	}
+	if w.jumpRoutes() == "" {
+		t.Fatal("the host route went with oobd: nothing left to clean up")
+	}
+
+	w.start()
+	w.assertClean()
+	st, err := w.status()
+	must(t, err)
+	if st.Session.Active {
+		t.Errorf("the killed run's session still shows as active: %+v", st.Session)
+	}
+	t.Logf("after restart: %q", st.Session.EndReason)
+
+	w.push.reset()
+	w.upAndIn(e2eSecret)
+	w.down(1)
+	w.assertClean()
+	w.assertNoSecret()
+}
+
+// TestE2EPushoverFails: the Pushover API answers 500; the session still
+// comes up, tears down on time, and the failure is only logged.
+func TestE2EPushoverFails(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, setup{pushStatus: 500})
+	w.text(e2eSecret)
+	// The up push was tried (and refused) once the session was up.
+	if _, err := w.push.wait(ctxFor(t, upWithin), "link up"); err != nil {
+		t.Fatalf("no link up push tried: %v", err)
+	}
+	w.assertOwnerGetsIn(30*time.Second, remotePort)
+	sms := w.waitSMS(downWithin, 1)
+	if !strings.Contains(sms.Text, "time is up") {
+		t.Errorf("link down SMS: %q", sms.Text)
+	}
+	w.assertClean()
+	if !w.agent.log.wait(ctxFor(t, 30*time.Second), "push not sent", 2) {
+		t.Errorf("the failed pushes were not logged")
+	}
+	if w.agent.exited() {
+		t.Errorf("oobd exited")
+	}
+}
+
+// TestE2EModemSilent: the modem stops answering for about 20 s (polls
+// fail, the agent runs its recovery), then comes back; a text sent after
+// that is acted on.
+func TestE2EModemSilent(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, setup{schedule: "@every 3s"})
+	silentFrom := time.Now()
+	w.sim.SetSilent(true)
+	// Silent for about 20 s, and at least until the agent has noticed (its
+	// poll's commands time out and it starts the recovery).
+	if !w.agent.log.wait(ctxFor(t, 90*time.Second), "modem not answering", 1) {
+		t.Fatal("the agent never noticed the silent modem")
+	}
+	time.Sleep(time.Until(silentFrom.Add(20 * time.Second)))
+	t.Logf("modem silent for %v", time.Since(silentFrom).Round(time.Second))
+	w.sim.SetSilent(false)
+	w.text(e2eSecret)
+	p, err := w.push.wait(ctxFor(t, 3*time.Minute), "link up")
+	if err != nil {
+		t.Fatalf("the text sent after the modem came back was not acted on: %v", err)
+	}
+	if !strings.Contains(p.Message, strconv.Itoa(remotePort)) {
+		t.Errorf("link up push: %q", p.Message)
+	}
+	w.assertOwnerGetsIn(30*time.Second, remotePort)
+	sms := w.waitSMS(downWithin, 1)
+	if !strings.Contains(sms.Text, "DOWN") {
+		t.Errorf("link down SMS: %q", sms.Text)
+	}
+	w.assertClean()
+	st := w.waitStatus(30*time.Second, "the modem answering", func(st status) bool { return st.Modem.OK })
+	t.Logf("modem after recovery: %+v", st.Modem)
+	w.assertNoSecret()
+}
+
+// TestE2EStorageFull: the SIM's storage is full of junk before oobd
+// starts; oobd reads, audits and deletes it all, and a valid text then
+// works.
+func TestE2EStorageFull(t *testing.T) {
+	t.Parallel()
+	const capacity = 5
+	w := newWorld(t, setup{
+		simOpts: []modemsim.Option{modemsim.WithCapacity(capacity)},
+		beforeStart: func(w *world) {
+			junk := []struct{ from, text string }{
+				{e2eStranger, "hello, is this thing on?"},
+				{e2eStranger, "up"},
+				{"Telia", "Your invoice is ready"},
+				{"+15551234567", "WIN A PRIZE NOW"},
+			}
+			for _, j := range junk {
+				if _, err := w.sim.Deliver(j.from, j.text); err != nil {
+					w.t.Fatalf("deliver junk: %v", err)
+				}
+			}
+			if _, err := w.sim.DeliverData(e2eStranger, []byte{0x00, 0xff, 0x13, 0x37}); err != nil {
+				w.t.Fatalf("deliver binary junk: %v", err)
+			}
+			if _, err := w.sim.Deliver(e2eOwner, e2eSecret); !errors.Is(err, modemsim.ErrStorageFull) {
+				w.t.Fatalf("storage not full before the start: %v", err)
+			}
+		},
+	})
+	deadline := time.Now().Add(60 * time.Second)
+	for len(w.sim.Stored()) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("junk still stored in slots %v", w.sim.Stored())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	audit, err := os.ReadFile(filepath.Join(w.stateDir, "audit.log"))
+	must(t, err)
+	if n := strings.Count(string(audit), "\n"); n < capacity {
+		t.Errorf("audit log has %d records, want at least %d:\n%s", n, capacity, audit)
+	}
+	if sent := w.sim.Sent(); len(sent) != 0 {
+		t.Errorf("junk was answered: %v", sent)
+	}
+	w.upAndIn(e2eSecret)
+	w.down(1)
+	w.assertClean()
+	w.assertNoSecret()
+}
+
+// TestE2ETwoPort: with a separate data port the texts are read during the
+// session: status is answered, extend moves the end, down ends it. The
+// jump host is given by name, resolved over the link via link.dns.
+func TestE2ETwoPort(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, setup{dataPort: true, jumpName: "jump.test", duration: 2 * time.Minute})
+	w.upAndIn(e2eSecret)
+	upSMS := w.waitSMS(30*time.Second, 1)
+	if upSMS.To != e2eOwner || !strings.Contains(upSMS.Text, "UP") {
+		t.Errorf("two-port up SMS to %s: %q", upSMS.To, upSMS.Text)
+	}
+	for _, src := range w.dns.Sources() {
+		if src != netip.MustParseAddr("10.64.0.2") {
+			t.Errorf("DNS query from %v, not over the link", src)
+		}
+	}
+	if len(w.dns.Sources()) == 0 {
+		t.Error("the jump host's name was never looked up")
+	}
+	before := w.waitStatus(10*time.Second, "the session", func(st status) bool { return st.Session.Active && st.Session.Until != nil })
+
+	w.text(e2eSecret + " status")
+	reply := w.waitSMS(60*time.Second, 2)
+	if reply.To != e2eOwner || !strings.Contains(reply.Text, "until") {
+		t.Errorf("status reply to %s: %q", reply.To, reply.Text)
+	}
+	t.Logf("status reply: %s", reply.Text)
+
+	w.text(e2eSecret + " extend 10m")
+	reply = w.waitSMS(60*time.Second, 3)
+	if !strings.Contains(reply.Text, "extended") {
+		t.Errorf("extend reply: %q", reply.Text)
+	}
+	after := w.waitStatus(10*time.Second, "the end moved", func(st status) bool {
+		return st.Session.Until != nil && st.Session.Until.Sub(*before.Session.Until) >= 9*time.Minute
+	})
+	t.Logf("until %v -> %v", before.Session.Until, after.Session.Until)
+
+	w.text(e2eSecret + " down")
+	down := w.waitSMS(downWithin, 4)
+	if down.To != e2eOwner || !strings.Contains(down.Text, "DOWN") || !strings.Contains(down.Text, "down by") {
+		t.Errorf("link down SMS to %s: %q", down.To, down.Text)
+	}
+	w.waitPush(30*time.Second, "link down")
+	w.assertClean()
+	w.assertNoSecret()
+}
