@@ -33,6 +33,11 @@ func (e *ForwardError) Error() string {
 		e.Forward.Remote, e.Forward.Local, e.Port, e.Reason, e.Tries, e.For.Round(time.Millisecond))
 }
 
+// Summary is the reason in a few words, for an SMS.
+func (e *ForwardError) Summary() string {
+	return fmt.Sprintf("jump host refused forward port %d", e.Port)
+}
+
 // refusedReason is all a refused tcpip-forward can say: OpenSSH's
 // REQUEST_FAILURE carries no text and x/crypto drops any payload.
 const refusedReason = "denied by the server, which gives no reason: the port is not permitted for this key (permitlisten, PermitListen, AllowTcpForwarding) or is still held by an earlier session"
@@ -46,6 +51,9 @@ type KeepaliveError struct {
 func (e *KeepaliveError) Error() string {
 	return fmt.Sprintf("tunnel: keepalive: no reply for %d intervals of %v", e.Missed, e.Interval)
 }
+
+// Summary is the reason in a few words, for an SMS.
+func (e *KeepaliveError) Summary() string { return "jump host stopped answering keepalives" }
 
 // errNoReply marks a request that got no reply in time; the connection is
 // closed when it happens.

@@ -25,6 +25,19 @@ func (e *UnknownHostError) Error() string {
 		e.Host, e.File, keyTypeName(e.Offered), e.OfferedFor)
 }
 
+// Summary is the reason in a few words, for an SMS.
+func (e *UnknownHostError) Summary() string {
+	return "jump host key unknown: " + e.OfferedFor
+}
+
+// Summary is the reason in a few words, for an SMS.
+func (e *HostKeyChangedError) Summary() string {
+	return "jump HOST KEY CHANGED, now " + ssh.FingerprintSHA256(e.Offered)
+}
+
+// Summary is the reason in a few words, for an SMS.
+func (e *HostKeyRevokedError) Summary() string { return "jump host key REVOKED" }
+
 // HostKeyChangedError means the server offered a key that known_hosts does
 // not hold for the jump host: possibly a man in the middle.
 type HostKeyChangedError struct {

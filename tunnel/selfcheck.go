@@ -36,6 +36,11 @@ func (e *SelfCheckError) Error() string {
 
 func (e *SelfCheckError) Unwrap() error { return e.Err }
 
+// Summary is the reason in a few words, for an SMS.
+func (e *SelfCheckError) Summary() string {
+	return fmt.Sprintf("self-check of port %d failed: %s", e.Forward.Port, e.Step)
+}
+
 // CheckResult is what the self-check saw for one forward.
 type CheckResult struct {
 	Forward BoundForward

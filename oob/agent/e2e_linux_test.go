@@ -223,8 +223,13 @@ func TestE2EDialerDiesRedialFails(t *testing.T) {
 	must(t, syscall.Kill(w.waitDialer(5*time.Second), syscall.SIGUSR1))
 	sms := w.waitSMS(2*time.Minute, 1)
 	t.Logf("link down SMS: %s", sms.Text)
-	if sms.To != e2eOwner || !strings.Contains(sms.Text, "DOWN") || !strings.Contains(sms.Text, "link lost") {
-		t.Errorf("link down SMS to %s does not say the link was lost: %q", sms.To, sms.Text)
+	if sms.To != e2eOwner || !strings.Contains(sms.Text, "DOWN") || !strings.Contains(sms.Text, "link dropped") ||
+		!strings.Contains(sms.Text, "redial failed") {
+		t.Errorf("link down SMS to %s does not say the link was lost and the redial failed: %q", sms.To, sms.Text)
+	}
+	// The bytes of the dropped link count: the owner's ssh went through it.
+	if strings.Contains(sms.Text, " 0B used") {
+		t.Errorf("link down SMS lost the dropped link's bytes: %q", sms.Text)
 	}
 	w.waitPush(30*time.Second, "link down")
 	if runs := readCounter(t, w.counter); runs != 2 {

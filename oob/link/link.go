@@ -219,6 +219,39 @@ func (e *DropError) Error() string {
 	return s
 }
 
+// Summary is the reason in a few words, for an SMS: the tries and where
+// the last one failed, as in "PPP x3: no IP".
+func (e *UpError) Summary() string {
+	if len(e.Tries) == 0 {
+		return "PPP: no try made"
+	}
+	last := e.Tries[len(e.Tries)-1]
+	s := fmt.Sprintf("PPP x%d: %s", len(e.Tries), stepSummary[last.Step])
+	if last.DialerStatus != "" && (last.Step == StepDial || last.Step == StepUp) {
+		s += " (dialer " + last.DialerStatus + ")"
+	}
+	return s
+}
+
+// stepSummary says what failing at a step means, in the fewest words.
+var stepSummary = map[string]string{
+	StepDial:    "dialer did not start",
+	StepUp:      "no IP",
+	StepResolve: "jump host name did not resolve over the link",
+	StepRoute:   "host route not installed",
+	StepCheck:   "route to jump host not via the link",
+	StepProbe:   "no TCP to jump host over the link",
+}
+
+// Summary is the reason in a few words, for an SMS.
+func (e *DropError) Summary() string {
+	s := "link dropped: " + e.Reason
+	if e.DialerStatus != "" {
+		s += " (" + e.DialerStatus + ")"
+	}
+	return s
+}
+
 // Counters are the bytes through the link's interface.
 type Counters struct {
 	RxBytes, TxBytes uint64
@@ -249,6 +282,9 @@ type Session struct {
 	err      atomic.Pointer[error]
 	downOnce sync.Once
 	downErr  error
+	// lastCounts is the last Counters read, kept for after the interface
+	// is gone.
+	lastCounts atomic.Value
 }
 
 // Done is closed when the session has ended: the link dropped, or Down.
@@ -264,11 +300,19 @@ func (s *Session) Err() error {
 }
 
 // Bytes reads the interface's byte counters.
+//
+// Once the interface is gone (the link dropped, or Down) its counters go
+// with it: Bytes then returns the last counts it read, with the error.
 func (s *Session) Bytes() (Counters, error) {
 	c, err := readCounters(s.t.info)
 	if err != nil {
-		return c, fmt.Errorf("link: counters of %s: %w", s.Interface, err)
+		if final, ok := s.t.watch.lastCounts(); ok {
+			return final, nil
+		}
+		last, _ := s.lastCounts.Load().(Counters)
+		return last, fmt.Errorf("link: counters of %s: %w", s.Interface, err)
 	}
+	s.lastCounts.Store(c)
 	return c, nil
 }
 
@@ -280,6 +324,7 @@ func (s *Session) Down(ctx context.Context) error {
 	s.downOnce.Do(func() {
 		close(s.stopping)
 		<-s.monitor
+		s.Bytes() // the final counts, before the interface goes
 		s.downErr = s.t.teardown(ctx)
 		e := ErrDown
 		s.err.CompareAndSwap(nil, &e)
@@ -303,6 +348,7 @@ func (s *Session) watch() {
 	case <-s.t.watch.gone():
 		reason = "interface gone"
 	}
+	s.Bytes() // the last counts, while the interface may still be there
 	e := error(&DropError{Reason: reason, DialerStatus: s.t.dialer.status(), DialerOutput: s.t.dialer.lastLines()})
 	s.t.link.log.Warn("link: dropped", "interface", s.Interface, "err", e)
 	s.err.Store(&e)

@@ -32,6 +32,8 @@ type linkInfo struct {
 type ifaceWatch interface {
 	ready(ctx context.Context, exited <-chan struct{}) (linkInfo, error)
 	gone() <-chan struct{}
+	// lastCounts are the counters at deletion; FreeBSD does not tell them.
+	lastCounts() (Counters, bool)
 	waitGone(ctx context.Context) error
 	close()
 }
@@ -102,6 +104,8 @@ func (w *pollWatch) ready(ctx context.Context, exited <-chan struct{}) (linkInfo
 }
 
 func (w *pollWatch) gone() <-chan struct{} { return w.goneCh }
+
+func (w *pollWatch) lastCounts() (Counters, bool) { return Counters{}, false }
 
 func (w *pollWatch) waitGone(ctx context.Context) error {
 	tick := time.NewTicker(pollInterval)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/vishvananda/netlink"
@@ -34,6 +35,9 @@ type ifaceWatch interface {
 	ready(ctx context.Context, exited <-chan struct{}) (linkInfo, error)
 	// gone is closed once the interface ready returned has disappeared.
 	gone() <-chan struct{}
+	// lastCounts are the interface's byte counters as the kernel reported
+	// them when it deleted the interface (false before, or if it did not).
+	lastCounts() (Counters, bool)
 	// waitGone waits until no interface has the name.
 	waitGone(ctx context.Context) error
 	close()
@@ -49,6 +53,7 @@ type netlinkWatch struct {
 	addrs    chan netlink.AddrUpdate
 	changed  chan struct{} // one token per batch of notifications
 	goneCh   chan struct{}
+	final    atomic.Pointer[Counters] // set from the deletion notice
 	index    int
 	loopDone chan struct{}
 	readyIdx chan int
@@ -97,6 +102,11 @@ func (w *netlinkWatch) loop() {
 				continue
 			}
 			if index != 0 && u.Header.Type == unix.RTM_DELLINK && int(u.Index) == index {
+				// The deletion notice carries the device's last counters:
+				// the only record of the bytes once it is gone.
+				if st := u.Link.Attrs().Statistics; st != nil {
+					w.final.Store(&Counters{RxBytes: st.RxBytes, TxBytes: st.TxBytes})
+				}
 				close(w.goneCh)
 				index = 0
 			}
@@ -151,6 +161,13 @@ func (w *netlinkWatch) ready(ctx context.Context, exited <-chan struct{}) (linkI
 }
 
 func (w *netlinkWatch) gone() <-chan struct{} { return w.goneCh }
+
+func (w *netlinkWatch) lastCounts() (Counters, bool) {
+	if c := w.final.Load(); c != nil {
+		return *c, true
+	}
+	return Counters{}, false
+}
 
 func (w *netlinkWatch) waitGone(ctx context.Context) error {
 	for {

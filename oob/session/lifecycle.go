@@ -240,7 +240,14 @@ func (c *Controller) lifecycle(r *running) {
 	}
 	if err := bringUp(r.ctx); err != nil {
 		step, reason := failure(r, err)
-		r.settle(Outcome{Err: errors.New(reason), Step: step})
+		log.Error("session could not come up", "step", step, "err", err)
+		// The operator at a terminal gets the whole error; the SMS the
+		// short reason.
+		full := err
+		if step == "cancelled" {
+			full = errors.New(reason)
+		}
+		r.settle(Outcome{Err: full, Step: step})
 		teardown(reason, step)
 		return
 	}
@@ -293,8 +300,8 @@ func (c *Controller) hold(r *running, path *Path, tun *Tunnel, bytes *uint64, br
 				return fmt.Sprintf("data budget reached (%d bytes)", used), "budget"
 			}
 		case <-(*path).Done():
-			dropErr := (*path).Err()
-			c.log.Warn("link dropped; redialing", "err", dropErr)
+			dropErr := summary((*path).Err())
+			c.log.Warn("link dropped; redialing", "err", (*path).Err())
 			takeDownLink()
 			r.update(func(rep *Report) { rep.Redials++ })
 			// The redial may take only the time the session has left.
@@ -303,10 +310,10 @@ func (c *Controller) hold(r *running, path *Path, tun *Tunnel, bytes *uint64, br
 			cancel()
 			if err != nil {
 				if r.ctx.Err() == nil && !c.now().Before(r.report().Until) {
-					return fmt.Sprintf("link lost (%v); the session's time ran out while redialing", dropErr), "redial"
+					return fmt.Sprintf("%s; time ran out while redialing", dropErr), "redial"
 				}
 				_, why := failure(r, err)
-				return fmt.Sprintf("link lost (%v); redial failed: %s", dropErr, why), "redial"
+				return fmt.Sprintf("%s; redial failed: %s", dropErr, why), "redial"
 			}
 			r.update(func(rep *Report) { rep.State = StateUp })
 			c.record(r.report())
@@ -314,17 +321,34 @@ func (c *Controller) hold(r *running, path *Path, tun *Tunnel, bytes *uint64, br
 	}
 }
 
-// failure turns a bring-up error into the step and a reason, preferring
-// the cause the session was cancelled with (a down during the dial).
+// failure turns a bring-up error into the step and a reason short enough
+// for the requester's SMS, preferring the cause the session was cancelled
+// with (a down during the dial). The full error goes to the log.
 func failure(r *running, err error) (step, reason string) {
 	if cause := context.Cause(r.ctx); cause != nil {
 		return "cancelled", cause.Error()
 	}
 	var se *stepError
 	if errors.As(err, &se) {
-		return se.step, se.Error()
+		return se.step, summary(se.err)
 	}
-	return "", err.Error()
+	return "", summary(err)
+}
+
+// summarizer is an error that can say itself in a few words (the link's
+// and the tunnel's errors do).
+type summarizer interface{ Summary() string }
+
+// summary is err in a few words: its own Summary where it has one.
+func summary(err error) string {
+	if err == nil {
+		return ""
+	}
+	var s summarizer
+	if errors.As(err, &s) {
+		return s.Summary()
+	}
+	return err.Error()
 }
 
 func (c *Controller) record(r Report) {

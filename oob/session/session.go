@@ -132,7 +132,9 @@ type Config struct {
 	Duration    time.Duration // default session length
 	MaxDuration time.Duration // cap for up and extend, from the start
 	DataBudget  uint64        // bytes; 0: none
-	// BudgetCheck is how often the link's byte count is read.
+	// BudgetCheck is how often the link's byte count is read (default 1s:
+	// a link that drops takes its counters with it, so the last reading
+	// is what the "link down" notice can report).
 	BudgetCheck time.Duration
 	// TeardownTimeout bounds each teardown step and each notice.
 	TeardownTimeout time.Duration
@@ -149,7 +151,7 @@ func (c *Config) setDefaults() {
 		c.Duration = c.MaxDuration
 	}
 	if c.BudgetCheck <= 0 {
-		c.BudgetCheck = 5 * time.Second
+		c.BudgetCheck = time.Second
 	}
 	if c.TeardownTimeout <= 0 {
 		c.TeardownTimeout = 30 * time.Second

@@ -168,7 +168,17 @@ type fakePort struct{ ev *events }
 func (p *fakePort) Release(ctx context.Context) error   { p.ev.add("modem released"); return nil }
 func (p *fakePort) Reacquire(ctx context.Context) error { p.ev.add("modem reacquired"); return nil }
 
+// keyChanged is an error that says itself in a few words, as the
+// tunnel's do: the notice must carry the few words.
+type keyChanged struct{}
+
+func (keyChanged) Error() string {
+	return "tunnel: host key: REMOTE HOST IDENTIFICATION HAS CHANGED for jump: long story"
+}
+func (keyChanged) Summary() string { return "HOST KEY CHANGED" }
+
 type rig struct {
+	openErr error
 	t       *testing.T
 	ev      *events
 	link    *fakeLink
@@ -184,6 +194,9 @@ func newRig(t *testing.T, cfg Config, opts ...Option) *rig {
 	ev := newEvents()
 	r := &rig{t: t, ev: ev, link: &fakeLink{ev: ev}, tun: &fakeTunnel{ev: ev}, notices: &fakeNotices{ev: ev}, runDone: make(chan struct{})}
 	open := func(ctx context.Context, dial DialFunc) (Tunnel, error) {
+		if r.openErr != nil {
+			return nil, r.openErr
+		}
 		ev.add("tunnel open")
 		return r.tun, nil
 	}
@@ -246,9 +259,11 @@ func TestFailureAtEachStepTearsDownWhatWasUp(t *testing.T) {
 		wantEvent []string
 	}{
 		{"dial", func(r *rig) { r.link.fail = 1 }, "link",
-			[]string{"modem released", "link failed 1", "modem reacquired", "notice failed: link: PPP x3: no IP"}},
+			[]string{"modem released", "link failed 1", "modem reacquired", "notice failed: PPP x3: no IP"}},
+		{"tunnel", func(r *rig) { r.openErr = fmt.Errorf("tunnel: ssh to jump: %w", keyChanged{}) }, "tunnel",
+			[]string{"modem released", "link up 1", "link down 1", "modem reacquired", "notice failed: HOST KEY CHANGED"}},
 		{"self-check", func(r *rig) { r.tun.checkFail = true }, "self-check",
-			[]string{"modem released", "link up 1", "tunnel open", "self-check failed", "tunnel closed", "link down 1", "modem reacquired", "notice failed: self-check: no SSH banner through the forward"}},
+			[]string{"modem released", "link up 1", "tunnel open", "self-check failed", "tunnel closed", "link down 1", "modem reacquired", "notice failed: no SSH banner through the forward"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
