@@ -12,10 +12,13 @@ import (
 	"time"
 
 	"github.com/oobd/oobd/modem"
+	"github.com/oobd/oobd/oob/config"
 )
 
 // modemFlags are the flags every modem and sms command takes.
 type modemFlags struct {
+	fs      *flag.FlagSet
+	config  string
 	port    string
 	baud    int
 	timeout time.Duration
@@ -24,7 +27,8 @@ type modemFlags struct {
 }
 
 func addModemFlags(fs *flag.FlagSet) *modemFlags {
-	f := &modemFlags{}
+	f := &modemFlags{fs: fs}
+	fs.StringVar(&f.config, "config", "", "take the modem's port, baud, timeout and PIN file from this oobd config `file` (flags given as well win)")
 	fs.StringVar(&f.port, "port", "/dev/ttyUSB2", "the modem's AT `port` (a /dev/serial/by-id/ path survives re-enumeration)")
 	fs.IntVar(&f.baud, "baud", 115200, "serial `speed`")
 	fs.DurationVar(&f.timeout, "timeout", 5*time.Second, "how long one AT command may take")
@@ -34,6 +38,26 @@ func addModemFlags(fs *flag.FlagSet) *modemFlags {
 }
 
 func (f *modemFlags) open(ctx context.Context, env *cmdEnv) (*modem.Modem, error) {
+	if f.config != "" {
+		cfg, err := config.Load(f.config, config.WithoutFileChecks())
+		if err != nil {
+			return nil, usageError{err}
+		}
+		given := map[string]bool{}
+		f.fs.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
+		if !given["port"] {
+			f.port = cfg.Modem.Port
+		}
+		if !given["baud"] {
+			f.baud = cfg.Modem.Baud
+		}
+		if !given["timeout"] {
+			f.timeout = cfg.Modem.CommandTimeout
+		}
+		if !given["pin-file"] {
+			f.pinFile = cfg.Modem.PINFile
+		}
+	}
 	if f.baud <= 0 {
 		return nil, usagef("--baud %d: must be positive", f.baud)
 	}

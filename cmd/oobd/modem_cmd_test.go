@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -90,5 +92,38 @@ func TestModemCommandUsage(t *testing.T) {
 	}
 	if _, errOut, code := runOobd(t, "modem", "info", "--port", "/dev/no-such-modem"); code != 1 || !strings.Contains(errOut, "no such device") {
 		t.Errorf("missing port: exit %d: %s", code, errOut)
+	}
+}
+
+func TestModemCommandsTakeTheConfigsPort(t *testing.T) {
+	s := newTestSim(t)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "oobd.yaml")
+	yaml := strings.NewReplacer("DIR", dir, "PORT", s.Path()).Replace(`state_dir: DIR
+modem:
+  port: PORT
+  command_timeout: 3s
+trigger:
+  senders: ["+46701234567"]
+  secret_file: DIR/secret
+tunnel:
+  jump_host: jump.example.net:22
+  identity_file: DIR/id_ed25519
+  known_hosts: DIR/known_hosts
+  forwards:
+    - remote: localhost:31337
+      local: localhost:22
+`)
+	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := runOobd(t, "modem", "info", "--config", cfg)
+	if code != 0 || !strings.Contains(out, "E1752") {
+		t.Fatalf("modem info --config: exit %d, %s%s", code, out, errOut)
+	}
+	// A port given on the command line wins over the config's.
+	_, errOut, code = runOobd(t, "sms", "list", "--config", cfg, "--port", filepath.Join(dir, "no-such-tty"))
+	if code != 1 || !strings.Contains(errOut, "no-such-tty") {
+		t.Fatalf("sms list --config --port: exit %d, %s", code, errOut)
 	}
 }
