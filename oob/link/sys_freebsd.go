@@ -22,22 +22,6 @@ const pollInterval = 250 * time.Millisecond
 // DefaultInterface is the interface ppp -foreground makes first (tun(4)).
 const DefaultInterface = "tun0"
 
-type linkInfo struct {
-	name  string
-	index int
-	local netip.Addr
-	peer  netip.Addr // not read on FreeBSD
-}
-
-type ifaceWatch interface {
-	ready(ctx context.Context, exited <-chan struct{}) (linkInfo, error)
-	gone() <-chan struct{}
-	// lastCounts are the counters at deletion; FreeBSD does not tell them.
-	lastCounts() (Counters, bool)
-	waitGone(ctx context.Context) error
-	close()
-}
-
 type pollWatch struct {
 	name     string
 	stop     chan struct{}
