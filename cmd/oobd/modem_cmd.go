@@ -37,6 +37,19 @@ func addModemFlags(fs *flag.FlagSet) *modemFlags {
 	return f
 }
 
+// parseAndOpen parses args, which take no positional argument, and opens
+// the modem.
+func (f *modemFlags) parseAndOpen(ctx context.Context, env *cmdEnv, args []string) (*modem.Modem, error) {
+	rest, err := parseFlags(f.fs, args)
+	if err != nil {
+		return nil, err
+	}
+	if len(rest) > 0 {
+		return nil, usagef("unexpected argument %q", rest[0])
+	}
+	return f.open(ctx, env)
+}
+
 func (f *modemFlags) open(ctx context.Context, env *cmdEnv) (*modem.Modem, error) {
 	if f.config != "" {
 		cfg, err := config.Load(f.config, config.WithoutFileChecks())
@@ -72,14 +85,7 @@ func (f *modemFlags) open(ctx context.Context, env *cmdEnv) (*modem.Modem, error
 func runModemInfo(ctx context.Context, env *cmdEnv, args []string) error {
 	fs := newFlagSet(env, "modem info", "[--port PATH] [--baud N] [--timeout D] [--json]")
 	mf := addModemFlags(fs)
-	rest, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(rest) > 0 {
-		return usagef("unexpected argument %q", rest[0])
-	}
-	m, err := mf.open(ctx, env)
+	m, err := mf.parseAndOpen(ctx, env, args)
 	if err != nil {
 		return err
 	}

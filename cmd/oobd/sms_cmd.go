@@ -18,14 +18,7 @@ func runSMSList(ctx context.Context, env *cmdEnv, args []string) error {
 		"Lists every stored message, multipart ones reassembled. Long texts are\n"+
 		"cut to one line; --json prints them whole.\n")
 	mf := addModemFlags(fs)
-	rest, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(rest) > 0 {
-		return usagef("unexpected argument %q", rest[0])
-	}
-	m, err := mf.open(ctx, env)
+	m, err := mf.parseAndOpen(ctx, env, args)
 	if err != nil {
 		return err
 	}
