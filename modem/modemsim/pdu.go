@@ -112,7 +112,9 @@ func buildDeliver(from string, text string, data []byte, ref int, cfg deliverCon
 	switch {
 	case data != nil:
 		ud, alpha = data, tpdu.Alpha8Bit
-	case cfg.ucs2:
+	case cfg.ucs2 || strings.ContainsRune(text, 0x1b):
+		// U+001B is the GSM 7-bit escape code, not a character: the
+		// encoder would take it, and the far end read it as a space.
 		ud, alpha = ucs2.Encode([]rune(text)), tpdu.AlphaUCS2
 	default:
 		var udh tpdu.UserDataHeader
