@@ -10,11 +10,14 @@ cd "$(dirname "$0")/.."
 t=${1:-60s}
 keep=${2:-40}
 cache=$(go env GOCACHE)/fuzz
+failed=()
 for pkg in $(go list ./...); do
   dir=$(go list -f '{{.Dir}}' "$pkg")
   for f in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //' | sort -u); do
     echo "== $pkg $f"
-    go test -run='^$' -fuzz="^$f\$" -fuzztime="$t" "$pkg"
+    # a finding is written to testdata/fuzz by go test itself; go on with
+    # the other targets and report it at the end
+    go test -run='^$' -fuzz="^$f\$" -fuzztime="$t" "$pkg" || failed+=("$pkg $f")
     src="$cache/$pkg/$f"
     if [ -d "$src" ]; then
       mkdir -p "$dir/testdata/fuzz/$f"
@@ -25,3 +28,7 @@ for pkg in $(go list ./...); do
     fi
   done
 done
+if [ ${#failed[@]} -gt 0 ]; then
+  printf 'fuzz: failed: %s\n' "${failed[@]}" >&2
+  exit 1
+fi
