@@ -22,7 +22,8 @@ for pkg in $(go list ./...); do
     if [ -d "$src" ]; then
       mkdir -p "$dir/testdata/fuzz/$f"
       # the newest inputs, which cover what the older ones did not
-      ls -t "$src" | head -n "$keep" | while read -r entry; do
+      mapfile -t entries < <(ls -t "$src")
+      for entry in "${entries[@]:0:$keep}"; do
         cp -n "$src/$entry" "$dir/testdata/fuzz/$f/$entry"
       done
     fi
