@@ -8,6 +8,7 @@ import (
 
 	"github.com/oobd/oobd/oob/config"
 	"github.com/oobd/oobd/oob/control"
+	"github.com/oobd/oobd/oob/notify"
 )
 
 // The local operator's commands talk to the running daemon through its
@@ -32,8 +33,13 @@ func runUp(ctx context.Context, env *cmdEnv, args []string) error {
 		fmt.Fprintln(env.stdout, resp.Message)
 	}
 	fmt.Fprintf(env.stdout, "session up until %s\n", resp.Until.Local().Format(time.RFC3339))
+	var fw []notify.Forward
 	for _, f := range resp.Forwards {
 		fmt.Fprintf(env.stdout, "forward %s (bound port %d) -> %s\n", f.Remote, f.BoundPort, f.Local)
+		fw = append(fw, notify.Forward{Remote: f.Remote, BoundPort: f.BoundPort, Local: f.Local})
+	}
+	if line := notify.SSHLine(resp.JumpHost, fw, ""); line != "" {
+		fmt.Fprintf(env.stdout, "log in: %s\n", line)
 	}
 	return nil
 }
