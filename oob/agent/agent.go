@@ -118,7 +118,7 @@ func New(cfg *config.Config, opts ...Option) (*Agent, error) {
 		iopts = append(iopts, inbox.WithIndications(a.modem.Indications()))
 	}
 	iopts = append(iopts, a.inboxOpts...)
-	warn := warningStore{Store: a.store, onWarn: func(used, total int) {
+	warn := &inboxStore{Store: a.store, stats: a.modem.Stats, onWarn: func(used, total int) {
 		a.log.Warn("SMS storage nearly full", "used", used, "total", total)
 		go a.pushNow(context.Background(), notify.StorageMessage(used, total))
 	}}

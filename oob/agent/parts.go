@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"sync"
 
+	"github.com/oobd/oobd/modem"
 	"github.com/oobd/oobd/oob/link"
 	"github.com/oobd/oobd/oob/session"
 	"github.com/oobd/oobd/oob/state"
@@ -189,20 +191,50 @@ func (j *stateJournal) leftovers() link.Leftovers {
 	return lo
 }
 
-// warningStore is the state store as the inbox sees it: when an update
-// raises the SMS storage warning, the owner gets a push, once, before the
-// SIM is full and stops taking texts.
-type warningStore struct {
+// inboxStore is the state store as the inbox sees it. Each of its
+// updates (every poll makes some) also adds the modem's new troubles to
+// the recovery counters `oobd status` shows, and when one raises the SMS
+// storage warning the owner gets a push, once, before the SIM is full and
+// stops taking texts.
+type inboxStore struct {
 	*state.Store
+	stats  func() modem.Stats
 	onWarn func(used, total int)
+
+	mu   sync.Mutex  // guards seen
+	seen modem.Stats // the counters already added
 }
 
-func (w warningStore) Update(fn func(*state.State)) error {
+func (w *inboxStore) Update(fn func(*state.State)) error {
 	var raised bool
 	var used, total int
+	w.mu.Lock()
+	now := w.stats()
+	// A re-opened modem (single-port hand-over) counts from 0 again.
+	delta := func(cur, seen int) int {
+		if cur < seen {
+			return cur
+		}
+		return cur - seen
+	}
+	d := state.ModemRecovery{
+		Timeouts:    delta(now.Timeouts, w.seen.Timeouts),
+		Resyncs:     delta(now.Resyncs, w.seen.Resyncs),
+		Reopens:     delta(now.Reopens, w.seen.Reopens),
+		Resets:      delta(now.Resets, w.seen.Resets),
+		PowerCycles: delta(now.PowerCycles, w.seen.PowerCycles),
+	}
+	w.seen = now
+	w.mu.Unlock()
 	err := w.Store.Update(func(st *state.State) {
 		before := st.Modem.StorageWarning
 		fn(st)
+		r := &st.Modem.Recovery
+		r.Timeouts += d.Timeouts
+		r.Resyncs += d.Resyncs
+		r.Reopens += d.Reopens
+		r.Resets += d.Resets
+		r.PowerCycles += d.PowerCycles
 		if before == "" && st.Modem.StorageWarning != "" {
 			raised, used, total = true, st.Modem.StorageUsed, st.Modem.StorageTotal
 		}

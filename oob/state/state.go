@@ -49,6 +49,17 @@ type Modem struct {
 	StorageTotal int       `json:"storage_total"`
 	// StorageWarning is set while SMS storage is near full.
 	StorageWarning string `json:"storage_warning,omitempty"`
+	// Recovery counts the modem's troubles, over every run.
+	Recovery ModemRecovery `json:"recovery,omitzero"`
+}
+
+// ModemRecovery counts what it took to keep the modem answering.
+type ModemRecovery struct {
+	Timeouts    int `json:"timeouts,omitempty"`     // commands that got no answer in time
+	Resyncs     int `json:"resyncs,omitempty"`      // late answers waited out
+	Reopens     int `json:"reopens,omitempty"`      // port re-opened
+	Resets      int `json:"resets,omitempty"`       // AT+CFUN=1,1
+	PowerCycles int `json:"power_cycles,omitempty"` // modem.recovery_command runs
 }
 
 // Trigger is what the SMS trigger must remember across restarts.

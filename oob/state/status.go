@@ -21,16 +21,17 @@ type Status struct {
 
 // StatusModem is the modem part of Status.
 type StatusModem struct {
-	OK           bool       `json:"ok"`
-	SignalDBm    *int       `json:"signal_dbm"` // null when unknown
-	Registration string     `json:"registration"`
-	Operator     string     `json:"operator"`
-	SIM          string     `json:"sim"`
-	StorageUsed  int        `json:"storage_used"`
-	StorageTotal int        `json:"storage_total"`
-	Warning      string     `json:"warning,omitempty"`
-	LastAnswer   *time.Time `json:"last_answer"`
-	LastError    string     `json:"last_error,omitempty"`
+	OK           bool          `json:"ok"`
+	SignalDBm    *int          `json:"signal_dbm"` // null when unknown
+	Registration string        `json:"registration"`
+	Operator     string        `json:"operator"`
+	SIM          string        `json:"sim"`
+	StorageUsed  int           `json:"storage_used"`
+	StorageTotal int           `json:"storage_total"`
+	Warning      string        `json:"warning,omitempty"`
+	LastAnswer   *time.Time    `json:"last_answer"`
+	LastError    string        `json:"last_error,omitempty"`
+	Recovery     ModemRecovery `json:"recovery"`
 }
 
 // StatusLockout is the lockout part of Status.
@@ -68,6 +69,7 @@ func (s State) Status(now time.Time) Status {
 			Warning:      s.Modem.StorageWarning,
 			LastAnswer:   timePtr(s.Modem.LastAnswer),
 			LastError:    s.Modem.LastError,
+			Recovery:     s.Modem.Recovery,
 		},
 		LastPoll: timePtr(s.LastPoll),
 		Lockout: StatusLockout{
@@ -154,6 +156,10 @@ func (st Status) Text(now time.Time) string {
 		st.Modem.StorageUsed, st.Modem.StorageTotal, when(st.Modem.LastAnswer, now))
 	if st.Modem.LastError != "" {
 		w("  error:   %s", st.Modem.LastError)
+	}
+	if r := st.Modem.Recovery; r != (ModemRecovery{}) {
+		w("  trouble: %d timeouts, %d late answers, %d re-opens, %d resets, %d power cycles",
+			r.Timeouts, r.Resyncs, r.Reopens, r.Resets, r.PowerCycles)
 	}
 	if st.Modem.Warning != "" {
 		w("  warning: %s", st.Modem.Warning)
