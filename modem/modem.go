@@ -261,6 +261,7 @@ func (m *Modem) exchange(ctx context.Context, cmd string, timeout time.Duration,
 	}
 	d := bound(ctx, timeout)
 	info, err := do(s, d)
+	cmd = shown(cmd) // errors name the command, never a PIN or PUK
 	switch {
 	case err == nil:
 		return info, nil
@@ -281,6 +282,18 @@ func (m *Modem) exchange(ctx context.Context, cmd string, timeout time.Duration,
 		return nil, m.note(fmt.Errorf("modem: AT%s: %s: %w: %v (modem unplugged or re-enumerated; Recover re-opens it)", cmd, m.port, ErrPortClosed, err))
 	}
 	return info, m.note(fmt.Errorf("modem: %w", aerr))
+}
+
+// shown is cmd as errors and logs may show it: a PIN or PUK (the
+// arguments of +CPIN and +CPWD/+CLCK) is masked.
+func shown(cmd string) string {
+	up := strings.ToUpper(cmd)
+	for _, c := range []string{"+CPIN=", "+CPWD=", "+CLCK="} {
+		if strings.HasPrefix(up, c) {
+			return cmd[:len(c)] + "<redacted>"
+		}
+	}
+	return cmd
 }
 
 // resync makes sure no answer to an abandoned command is still on its

@@ -151,3 +151,18 @@ func TestATErrorMeaning(t *testing.T) {
 		t.Errorf("got %q", e)
 	}
 }
+
+func TestShownMasksPINs(t *testing.T) {
+	for cmd, want := range map[string]string{
+		`+CPIN="1234"`:            `+CPIN=<redacted>`,
+		`+cpin=1234`:              `+cpin=<redacted>`,
+		`+CPIN="12345678","4321"`: `+CPIN=<redacted>`,
+		`+CLCK="SC",0,"1234"`:     `+CLCK=<redacted>`,
+		`+CPIN?`:                  `+CPIN?`,
+		`+CMGL=4`:                 `+CMGL=4`,
+	} {
+		if got := shown(cmd); got != want {
+			t.Errorf("shown(%q) = %q, want %q", cmd, got, want)
+		}
+	}
+}
