@@ -9,6 +9,9 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,7 +45,15 @@ type inProcess struct {
 	socket   string
 }
 
-func startInProcess(t *testing.T) *inProcess {
+// ipSetup changes the in-process agent's world before it starts.
+type ipSetup struct {
+	// yaml is appended to the config.
+	yaml string
+	// before runs on the state store before the agent opens it.
+	before func(*state.State)
+}
+
+func startInProcess(t *testing.T, opts ...ipSetup) *inProcess {
 	t.Helper()
 	dir := t.TempDir()
 	sim, err := modemsim.New()
@@ -83,6 +94,15 @@ func startInProcess(t *testing.T) *inProcess {
 
 	stateDir := filepath.Join(dir, "state")
 	noErr(t, os.Mkdir(stateDir, 0o700))
+	extraYAML := ""
+	for _, o := range opts {
+		extraYAML += o.yaml
+		if o.before != nil {
+			st, err := state.Open(stateDir)
+			noErr(t, err)
+			noErr(t, st.Update(o.before))
+		}
+	}
 	yaml := fmt.Sprintf(`state_dir: %s
 modem:
   port: %s
@@ -102,7 +122,7 @@ tunnel:
       local: %s
 notify:
   sms: [%q]
-`, stateDir, sim.Path(), owner, dir, jump.Addr(), dir, dir, box.Addr(), extra)
+`, stateDir, sim.Path(), owner, dir, jump.Addr(), dir, dir, box.Addr(), extra) + extraYAML
 	path := filepath.Join(dir, "oobd.yaml")
 	noErr(t, os.WriteFile(path, []byte(yaml), 0o600))
 	cfg, err := config.Load(path)
@@ -212,5 +232,41 @@ func TestLocalOperatorUpDownAndDrill(t *testing.T) {
 	noErr(t, err)
 	if sent[1].To != owner || !strings.Contains(sent[1].Text, "drill") || len(sent[1].Text) > 160 {
 		t.Errorf("status reply: %+v", sent[1])
+	}
+}
+
+// pushoverAPI answers like Pushover's API and hands over each push.
+func pushoverAPI(t *testing.T) (api string, pushes <-chan url.Values) {
+	t.Helper()
+	ch := make(chan url.Values, 16)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		ch <- r.PostForm
+		w.Header().Set("X-Limit-App-Limit", "10000")
+		w.Header().Set("X-Limit-App-Remaining", "9999")
+		w.Header().Set("X-Limit-App-Reset", "1700000000")
+		io.WriteString(w, `{"status":1,"request":"e2e"}`)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/1", ch
+}
+
+func TestSIMChangeIsPushed(t *testing.T) {
+	api, pushes := pushoverAPI(t)
+	tokenDir := t.TempDir()
+	token := filepath.Join(tokenDir, "token")
+	noErr(t, os.WriteFile(token, []byte(strings.Repeat("a", 30)+"\n"), 0o600))
+	startInProcess(t, ipSetup{
+		yaml: fmt.Sprintf("  pushover:\n    token_file: %s\n    user_key: %s\n    api_url: %s\n", token, strings.Repeat("u", 30), api),
+		// The last run saw another SIM.
+		before: func(st *state.State) { st.Modem.ICCID, st.Modem.IMSI = "89460100009999999999", "240019999999999" },
+	})
+	select {
+	case p := <-pushes:
+		if p.Get("title") != "oobd: SIM changed" || !strings.Contains(p.Get("message"), "89460100009999999999 -> 89460100001234567890") {
+			t.Errorf("push: %v", p)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no push about the SIM change")
 	}
 }
