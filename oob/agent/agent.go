@@ -111,7 +111,7 @@ func New(cfg *config.Config, opts ...Option) (*Agent, error) {
 	if len(cfg.Modem.RecoveryCommand) > 0 {
 		mopts = append(mopts, modem.WithRecoveryCommand(cfg.Modem.RecoveryCommand))
 	}
-	a.modem = newModemLine(cfg.Modem.Port, a.log, mopts...)
+	a.modem = newModemLine(cfg.Modem.Port, a.log, cfg.Modem.RecoveryCommand, mopts...)
 
 	iopts := []inbox.Option{inbox.WithSchedule(cfg.Trigger.Schedule), inbox.WithLogger(a.log)}
 	if cfg.Trigger.URC {

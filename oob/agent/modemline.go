@@ -5,7 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os/exec"
+	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/oobd/oobd/modem"
 )
@@ -23,15 +27,42 @@ type modemLine struct {
 	opts []modem.Option
 	log  *slog.Logger
 	ind  chan int // +CMTI slots of whichever modem is open
+	// recovery is modem.recovery_command: run when the modem cannot even
+	// be opened, time after time (a USB modem hung since boot never gets
+	// as far as the modem's own recovery ladder).
+	recovery []string
+	run      func(ctx context.Context, argv []string) error
 
-	mu       sync.Mutex // guards the fields below
-	m        *modem.Modem
-	released bool
-	fwd      sync.WaitGroup // the goroutine forwarding m's indications
+	mu           sync.Mutex // guards the fields below
+	m            *modem.Modem
+	released     bool
+	openFailures int            // in a row
+	powerCycles  int            // recovery runs for a modem that would not open
+	fwd          sync.WaitGroup // the goroutine forwarding m's indications
+
+	lastStats atomic.Pointer[modem.Stats]
 }
 
-func newModemLine(port string, log *slog.Logger, opts ...modem.Option) *modemLine {
-	return &modemLine{port: port, opts: opts, log: log, ind: make(chan int, 16)}
+// Recovery runs for a modem that does not open: at the 3rd failed open in
+// a row, then at every 10th.
+const (
+	openFailuresFirstRecovery = 3
+	openFailuresEveryRecovery = 10
+)
+
+func newModemLine(port string, log *slog.Logger, recovery []string, opts ...modem.Option) *modemLine {
+	return &modemLine{port: port, opts: opts, log: log, ind: make(chan int, 16), recovery: recovery, run: runRecovery}
+}
+
+// runRecovery runs the recovery command, bounded.
+func runRecovery(ctx context.Context, argv []string) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, argv[0], argv[1:]...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s: %w: %s", argv[0], err, strings.TrimSpace(string(out)))
+	}
+	return nil
 }
 
 // Indications delivers the storage slot of every new message.
@@ -49,8 +80,18 @@ func (l *modemLine) get(ctx context.Context) (*modem.Modem, error) {
 	}
 	m, err := modem.Open(ctx, l.port, l.opts...)
 	if err != nil {
+		l.openFailures++
+		n := l.openFailures
+		if len(l.recovery) > 0 && (n == openFailuresFirstRecovery || n%openFailuresEveryRecovery == 0) {
+			l.log.Warn("modem will not open; running the recovery command", "port", l.port, "failures", n, "err", err)
+			l.powerCycles++
+			if rerr := l.run(ctx, l.recovery); rerr != nil {
+				l.log.Error("modem recovery command failed", "err", rerr)
+			}
+		}
 		return nil, err
 	}
+	l.openFailures = 0
 	l.m = m
 	l.fwd.Add(1)
 	go func() {
@@ -139,14 +180,24 @@ func (l *modemLine) Info(ctx context.Context) (modem.Info, error) {
 	return info, nil
 }
 
-// Stats are the open modem's counters (zero while none is open).
+// Stats are the open modem's counters, with the recovery runs for a modem
+// that would not open. It never waits: while an open or a recovery holds
+// the line, it returns the last counters it read.
 func (l *modemLine) Stats() modem.Stats {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.m == nil {
+	if !l.mu.TryLock() {
+		if p := l.lastStats.Load(); p != nil {
+			return *p
+		}
 		return modem.Stats{}
 	}
-	return l.m.Stats()
+	defer l.mu.Unlock()
+	var st modem.Stats
+	if l.m != nil {
+		st = l.m.Stats()
+	}
+	st.PowerCycles += l.powerCycles
+	l.lastStats.Store(&st)
+	return st
 }
 
 // release closes the port for the dialer; nothing opens it until reacquire.

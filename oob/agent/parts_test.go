@@ -1,6 +1,9 @@
 package agent
 
 import (
+	"context"
+	"log/slog"
+	"path/filepath"
 	"testing"
 
 	"github.com/oobd/oobd/modem"
@@ -40,5 +43,34 @@ func TestInboxStoreAddsModemTroubleAndWarnsOnce(t *testing.T) {
 	}
 	if len(warned) != 1 {
 		t.Errorf("storage warnings pushed %d times, want once", len(warned))
+	}
+}
+
+func TestModemThatWillNotOpenIsPowerCycled(t *testing.T) {
+	var runs [][]string
+	l := newModemLine(filepath.Join(t.TempDir(), "ttyUSB9"), slog.New(slog.DiscardHandler), []string{"uhubctl", "-a", "cycle"})
+	l.run = func(ctx context.Context, argv []string) error {
+		runs = append(runs, argv)
+		return nil
+	}
+	for i := 1; i <= 20; i++ {
+		if _, err := l.Messages(context.Background()); err == nil {
+			t.Fatal("a missing port opened")
+		}
+		want := 0
+		switch {
+		case i >= 20:
+			want = 3
+		case i >= 10:
+			want = 2
+		case i >= 3:
+			want = 1
+		}
+		if len(runs) != want {
+			t.Fatalf("after %d failed opens: %d recovery runs, want %d", i, len(runs), want)
+		}
+	}
+	if runs[0][0] != "uhubctl" || l.Stats().PowerCycles != 3 {
+		t.Errorf("runs %v, stats %+v", runs, l.Stats())
 	}
 }
