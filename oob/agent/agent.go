@@ -28,7 +28,6 @@ import (
 	"github.com/oobd/oobd/oob/session"
 	"github.com/oobd/oobd/oob/state"
 	"github.com/oobd/oobd/oob/trigger"
-	"github.com/oobd/oobd/tunnel"
 )
 
 // Option changes how the agent is put together.
@@ -44,19 +43,6 @@ func WithObserver(f func(session.Report)) Option { return func(a *Agent) { a.obs
 // WithLogger sets the logger.
 func WithLogger(l *slog.Logger) Option { return func(a *Agent) { a.log = l } }
 
-// WithTunnelOptions passes options to every tunnel (tests: short backoff).
-func WithTunnelOptions(opts ...tunnel.Option) Option {
-	return func(a *Agent) { a.tunnelOpts = append(a.tunnelOpts, opts...) }
-}
-
-// WithInboxOptions passes options to the inbox (tests: short debounce).
-func WithInboxOptions(opts ...inbox.Option) Option {
-	return func(a *Agent) { a.inboxOpts = append(a.inboxOpts, opts...) }
-}
-
-// WithLinkTuning adjusts the real link's config (tests: short backoff).
-func WithLinkTuning(f func(*link.Config)) Option { return func(a *Agent) { a.linkTuning = f } }
-
 // Agent is the daemon.
 type Agent struct {
 	cfg  *config.Config
@@ -64,10 +50,7 @@ type Agent struct {
 	now  func() time.Time
 	link session.Link
 
-	tunnelOpts []tunnel.Option
-	inboxOpts  []inbox.Option
-	linkTuning func(*link.Config)
-	observe    func(session.Report)
+	observe func(session.Report)
 
 	store    *state.Store
 	audit    *audit.Log
@@ -79,12 +62,22 @@ type Agent struct {
 }
 
 // New builds the agent from cfg. Nothing runs until Run.
-func New(cfg *config.Config, opts ...Option) (*Agent, error) {
+func New(cfg *config.Config, opts ...Option) (_ *Agent, err error) {
 	a := &Agent{cfg: cfg, log: slog.Default(), now: time.Now}
 	for _, o := range opts {
 		o(a)
 	}
-	var err error
+	defer func() {
+		// Half-built: put back what was opened or hooked.
+		if err != nil {
+			if a.audit != nil {
+				a.audit.Close()
+			}
+			if a.push != nil {
+				a.push.Close()
+			}
+		}
+	}()
 	if a.store, err = state.Open(cfg.StateDir, state.WithLogger(a.log)); err != nil {
 		return nil, err
 	}
@@ -117,7 +110,6 @@ func New(cfg *config.Config, opts ...Option) (*Agent, error) {
 	if cfg.Trigger.URC {
 		iopts = append(iopts, inbox.WithIndications(a.modem.Indications()))
 	}
-	iopts = append(iopts, a.inboxOpts...)
 	warn := &inboxStore{Store: a.store, stats: a.modem.Stats, onWarn: func(used, total int) {
 		a.log.Warn("SMS storage nearly full", "used", used, "total", total)
 		go a.pushNow(context.Background(), notify.StorageMessage(used, total))
@@ -178,9 +170,6 @@ func (a *Agent) realLink() (session.Link, error) {
 			return nil, fmt.Errorf("link.dns: %q: %w", s, err)
 		}
 		lc.DNS = append(lc.DNS, ip)
-	}
-	if a.linkTuning != nil {
-		a.linkTuning(&lc)
 	}
 	l, err := link.New(lc, link.WithLogger(a.log), link.WithJournal(a.journal))
 	if err != nil {

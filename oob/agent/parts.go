@@ -74,7 +74,7 @@ func (a *Agent) openTunnel(ctx context.Context, dial session.DialFunc) (session.
 	for _, f := range a.cfg.Tunnel.Forwards {
 		tc.Forwards = append(tc.Forwards, tunnel.Forward{Remote: f.Remote, Local: f.Local})
 	}
-	t, err := tunnel.New(tc, tunnel.DialFunc(dial), a.tunnelOpts...)
+	t, err := tunnel.New(tc, tunnel.DialFunc(dial))
 	if err != nil {
 		return nil, err
 	}
