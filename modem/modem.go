@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/oobd/oobd/internal/gsmtables"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -44,6 +45,7 @@ type session struct {
 // fail Open: Info reports it, and the message operations return
 // ErrSIMNotReady.
 func Open(ctx context.Context, port string, opts ...Option) (*Modem, error) {
+	gsmtables.Ready() // the SMS library's tables, before goroutines share them
 	o := defaults()
 	for _, opt := range opts {
 		opt(&o)

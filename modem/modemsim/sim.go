@@ -36,6 +36,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"github.com/oobd/oobd/internal/gsmtables"
 	"io"
 	"log/slog"
 	"os"
@@ -223,6 +224,7 @@ const (
 
 // New starts a simulated modem on a new pseudo-terminal.
 func New(opts ...Option) (*Sim, error) {
+	gsmtables.Ready() // the SMS library's tables, before goroutines share them
 	cfg := config{
 		capacity:  30,
 		puk:       "12345678",

@@ -187,6 +187,14 @@ func (a *Agent) Run(ctx context.Context) error {
 	if a.push != nil {
 		defer a.push.Close()
 	}
+	// The control socket first: it is also the guard against a second
+	// daemon, which must not "clean up" the first one's live session.
+	ctl, err := control.Listen(control.SocketPath(a.cfg.StateDir), control.HandlerFunc(a.HandleControl), a.log)
+	if err != nil {
+		return err
+	}
+	defer ctl.Close()
+
 	a.cleanupLeftovers(ctx)
 
 	sessCtx, stopSessions := context.WithCancel(context.WithoutCancel(ctx))
@@ -194,23 +202,27 @@ func (a *Agent) Run(ctx context.Context) error {
 	go func() { a.sessions.Run(sessCtx); close(sessDone) }()
 	defer func() { stopSessions(); <-sessDone }()
 
-	a.checkModem(ctx)
-
 	if err := a.inbox.Start(ctx); err != nil {
 		return err
 	}
 	defer a.inbox.Close()
 
-	ctl, err := control.Listen(control.SocketPath(a.cfg.StateDir), control.HandlerFunc(a.HandleControl), a.log)
-	if err != nil {
-		return err
-	}
-	defer ctl.Close()
-
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	bg, cancelBg := context.WithCancel(ctx)
 	defer cancelBg()
+
+	// The modem's first look (health, SIM change, PIN) and the texts that
+	// arrived while the agent was not running; a slow or absent modem
+	// holds up neither the control socket nor a local `oobd up`.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		a.checkModem(bg)
+		if err := a.inbox.Poll(bg); err != nil && bg.Err() == nil {
+			a.log.Warn("first poll", "err", err)
+		}
+	}()
 
 	if spec := a.cfg.Drill.Schedule; spec != "" {
 		l := cronLog{a.log}
@@ -219,7 +231,9 @@ func (a *Agent) Run(ctx context.Context) error {
 			return fmt.Errorf("drill.schedule: %w", err)
 		}
 		c.Start()
-		defer func() { <-c.Stop().Done() }()
+		// Not waiting for a running drill: it ends with the sessions,
+		// which are stopped after this.
+		defer c.Stop()
 	}
 	if addr := a.cfg.Health.Listen; addr != "" {
 		wg.Add(1)
@@ -247,14 +261,6 @@ func (a *Agent) Run(ctx context.Context) error {
 			}
 		}
 	}
-	// Read what arrived while the agent was not running.
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		if err := a.inbox.Poll(bg); err != nil && bg.Err() == nil {
-			a.log.Warn("first poll", "err", err)
-		}
-	}()
 	a.log.Info("oobd running", "modem", a.cfg.Modem.Port, "jump_host", a.cfg.Tunnel.JumpHost, "schedule", a.cfg.Trigger.Schedule)
 	<-ctx.Done()
 	a.log.Info("oobd stopping")

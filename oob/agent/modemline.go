@@ -82,6 +82,7 @@ func (l *modemLine) get(ctx context.Context) (*modem.Modem, error) {
 	if err != nil {
 		l.openFailures++
 		n := l.openFailures
+		l.log.Warn("modem not answering: it does not open", "port", l.port, "failures_in_a_row", n, "err", err)
 		if len(l.recovery) > 0 && (n == openFailuresFirstRecovery || n%openFailuresEveryRecovery == 0) {
 			l.log.Warn("modem will not open; running the recovery command", "port", l.port, "failures", n, "err", err)
 			l.powerCycles++
