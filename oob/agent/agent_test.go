@@ -41,6 +41,7 @@ const (
 
 type inProcess struct {
 	sim      *modemsim.Sim
+	cfg      *config.Config
 	stateDir string
 	socket   string
 }
@@ -143,7 +144,7 @@ notify:
 			t.Errorf("agent: %v", err)
 		}
 	})
-	p := &inProcess{sim: sim, stateDir: stateDir, socket: control.SocketPath(stateDir)}
+	p := &inProcess{sim: sim, cfg: cfg, stateDir: stateDir, socket: control.SocketPath(stateDir)}
 	// The socket is there once Run has started the agent's parts.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -268,5 +269,27 @@ func TestSIMChangeIsPushed(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("no push about the SIM change")
+	}
+}
+
+func TestSecondDaemonIsRefused(t *testing.T) {
+	p := startInProcess(t)
+	if r := p.ask(t, "up", ""); !r.OK {
+		t.Fatalf("up: %+v", r)
+	}
+	second, err := agent.New(p.cfg, agent.WithLink(agent.LoopbackLink{}),
+		agent.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = second.Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "another oobd is already running") {
+		t.Fatalf("second daemon: %v", err)
+	}
+	// The first one's session is untouched.
+	st, err := state.Read(p.stateDir)
+	noErr(t, err)
+	if !st.Session.Active {
+		t.Errorf("the second daemon disturbed the session: %+v", st.Session)
 	}
 }
