@@ -8,25 +8,7 @@ import (
 )
 
 func TestUpAndDownWithNoDaemon(t *testing.T) {
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "oobd.yaml")
-	yaml := strings.ReplaceAll(`state_dir: DIR
-modem:
-  port: /dev/ttyUSB2
-trigger:
-  senders: ["+46701234567"]
-  secret_file: DIR/secret
-tunnel:
-  jump_host: jump.example.net:22
-  identity_file: DIR/id_ed25519
-  known_hosts: DIR/known_hosts
-  forwards:
-    - remote: localhost:31337
-      local: localhost:22
-`, "DIR", dir)
-	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	dir, cfg := writeConfig(t)
 	for _, verb := range []string{"up", "down", "drill"} {
 		_, errOut, code := runOobd(t, verb, "--config", cfg)
 		if code != 1 || !strings.Contains(errOut, "no oobd daemon is running") {
@@ -34,7 +16,7 @@ tunnel:
 		}
 	}
 	// A bad config is a usage problem: exit 2, naming the key.
-	if err := os.WriteFile(cfg, []byte("state_dir: "+dir+"\nsesion: {}\n"), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte("state_dir: "+filepath.Join(dir, "state")+"\nsesion: {}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if _, errOut, code := runOobd(t, "up", "--config", cfg); code != 2 || !strings.Contains(errOut, "sesion") {

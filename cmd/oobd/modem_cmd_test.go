@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -97,26 +96,7 @@ func TestModemCommandUsage(t *testing.T) {
 
 func TestModemCommandsTakeTheConfigsPort(t *testing.T) {
 	s := newTestSim(t)
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "oobd.yaml")
-	yaml := strings.NewReplacer("DIR", dir, "PORT", s.Path()).Replace(`state_dir: DIR
-modem:
-  port: PORT
-  command_timeout: 3s
-trigger:
-  senders: ["+46701234567"]
-  secret_file: DIR/secret
-tunnel:
-  jump_host: jump.example.net:22
-  identity_file: DIR/id_ed25519
-  known_hosts: DIR/known_hosts
-  forwards:
-    - remote: localhost:31337
-      local: localhost:22
-`)
-	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	dir, cfg := writeConfig(t, "port: /dev/null", "port: "+s.Path()+"\n  command_timeout: 3s")
 	out, errOut, code := runOobd(t, "modem", "info", "--config", cfg)
 	if code != 0 || !strings.Contains(out, "E1752") {
 		t.Fatalf("modem info --config: exit %d, %s%s", code, out, errOut)
