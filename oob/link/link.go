@@ -306,10 +306,12 @@ func (s *Session) Err() error {
 func (s *Session) Bytes() (Counters, error) {
 	c, err := readCounters(s.t.info)
 	if err != nil {
-		if final, ok := s.t.watch.lastCounts(); ok {
-			return final, nil
-		}
+		// Counters only grow: the larger of the deletion notice's and the
+		// last read is the best there is (a veth's notice has no rx).
 		last, _ := s.lastCounts.Load().(Counters)
+		if final, ok := s.t.watch.lastCounts(); ok {
+			return Counters{RxBytes: max(final.RxBytes, last.RxBytes), TxBytes: max(final.TxBytes, last.TxBytes)}, nil
+		}
 		return last, fmt.Errorf("link: counters of %s: %w", s.Interface, err)
 	}
 	s.lastCounts.Store(c)
@@ -345,10 +347,17 @@ func (s *Session) watch() {
 		return
 	case <-s.t.dialer.exited:
 		reason = "dialer exited"
+		// The kernel removes the interface as the dialer goes: wait a
+		// moment for that, so its last counters (in the deletion notice)
+		// are known before the drop is reported.
+		select {
+		case <-s.t.watch.gone():
+		case <-time.After(2 * time.Second):
+		}
 	case <-s.t.watch.gone():
 		reason = "interface gone"
 	}
-	s.Bytes() // the last counts, while the interface may still be there
+	s.Bytes() // the last counts: from the deletion notice, or read now
 	e := error(&DropError{Reason: reason, DialerStatus: s.t.dialer.status(), DialerOutput: s.t.dialer.lastLines()})
 	s.t.link.log.Warn("link: dropped", "interface", s.Interface, "err", e)
 	s.err.Store(&e)

@@ -416,6 +416,12 @@ func TestLinkDrop(t *testing.T) {
 			t.Fatalf("session ended before the hang-up: %v", s.Err())
 		default:
 		}
+		// Traffic through the link before it drops (the probe's own bytes
+		// are there already; this adds a known amount).
+		before, err := s.Bytes()
+		if err != nil || before.TxBytes == 0 {
+			t.Fatalf("counters before the drop: %+v, %v", before, err)
+		}
 		// The carrier hangs up now (what -die-after does by the clock).
 		if err := syscall.Kill(s.DialerPID, syscall.SIGUSR1); err != nil {
 			t.Fatal(err)
@@ -430,6 +436,11 @@ func TestLinkDrop(t *testing.T) {
 			t.Fatalf("Err = %#v", s.Err())
 		}
 		t.Logf("drop: %v", s.Err())
+		// The interface is gone; its last counters are still known.
+		after, err := s.Bytes()
+		if err != nil || after.TxBytes < before.TxBytes || after.RxBytes < before.RxBytes {
+			t.Errorf("counters after the drop: %+v, %v (before: %+v)", after, err, before)
+		}
 		if err := s.Down(ctx); err != nil {
 			t.Fatal(err)
 		}
