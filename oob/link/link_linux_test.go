@@ -130,6 +130,16 @@ func ctxFor(t *testing.T, d time.Duration) context.Context {
 }
 
 // assertClean checks that no interface, host route or dialer is left.
+// assertDown checks that nothing is left after Down and that the journal
+// says so too.
+func assertDown(t *testing.T, journal link.FileJournal, dialerPID int) {
+	t.Helper()
+	assertClean(t, dialerPID)
+	if lo, err := journal.Load(); err != nil || !lo.Empty() {
+		t.Errorf("journal after Down: %+v, %v", lo, err)
+	}
+}
+
 func assertClean(t *testing.T, pids ...int) {
 	t.Helper()
 	if _, err := netlink.LinkByName("ppp0"); err == nil {
@@ -235,10 +245,7 @@ func TestUpProvesPathThroughLink(t *testing.T) {
 		if !errors.Is(s.Err(), link.ErrDown) {
 			t.Errorf("Err after Down = %v", s.Err())
 		}
-		assertClean(t, s.DialerPID)
-		if lo, err := journal.Load(); err != nil || !lo.Empty() {
-			t.Errorf("journal after Down: %+v, %v", lo, err)
-		}
+		assertDown(t, journal, s.DialerPID)
 	})
 }
 
@@ -447,10 +454,7 @@ func TestLinkDrop(t *testing.T) {
 		if !errors.As(s.Err(), &de) {
 			t.Errorf("Down replaced the drop error: %v", s.Err())
 		}
-		assertClean(t, s.DialerPID)
-		if lo, err := journal.Load(); err != nil || !lo.Empty() {
-			t.Errorf("journal after Down: %+v, %v", lo, err)
-		}
+		assertDown(t, journal, s.DialerPID)
 	})
 }
 
