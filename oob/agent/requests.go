@@ -17,6 +17,9 @@ import (
 // a session to come up: the inbox must stay free to read a `down`, and
 // how an up went reaches the requester as a notice.
 func (a *Agent) Handle(ctx context.Context, req trigger.Request) inbox.Reply {
+	if !a.sessionsReady(ctx) {
+		return inbox.Reply{}
+	}
 	log := a.log.With("verb", req.Verb, "sender", req.Sender)
 	switch req.Verb {
 	case trigger.VerbUp:
@@ -94,6 +97,11 @@ func (a *Agent) statusSMS() string {
 // HandleControl carries out a local operator's request (control.Handler).
 // An up waits for its outcome, so `oobd up` can say how it went.
 func (a *Agent) HandleControl(ctx context.Context, req control.Request) control.Response {
+	// The socket opens before the sessions start (it guards against a
+	// second daemon); a request in that moment waits for them.
+	if !a.sessionsReady(ctx) {
+		return control.Response{Error: "agent stopping"}
+	}
 	switch req.Verb {
 	case "up":
 		var d time.Duration
@@ -175,4 +183,14 @@ func (a *Agent) drill() <-chan session.Outcome {
 		out <- o
 	}()
 	return out
+}
+
+// sessionsReady waits until the session controller takes requests.
+func (a *Agent) sessionsReady(ctx context.Context) bool {
+	select {
+	case <-a.sessions.Started():
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }

@@ -205,6 +205,10 @@ func New(cfg Config, link Link, open TunnelOpener, notices Notices, opts ...Opti
 	return c
 }
 
+// Started is closed once Run has begun taking requests; a request before
+// that is refused.
+func (c *Controller) Started() <-chan struct{} { return c.started }
+
 // Run lets the controller take requests until ctx ends, then ends any
 // session (tearing it down) and returns once nothing is left up.
 func (c *Controller) Run(ctx context.Context) error {
