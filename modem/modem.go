@@ -14,14 +14,14 @@ import (
 	"github.com/warthog618/modem/at"
 )
 
-// Modem is an AT session with one modem. Its methods may be called from
+// Modem is the AT conversation with one modem. Its methods may be called from
 // several goroutines; they run one at a time.
 type Modem struct {
 	port string
 	o    options
 
 	mu     sync.Mutex // one operation at a time; guards the fields below
-	s      *session   // nil while the port is not open
+	s      *atConn   // nil while the port is not open
 	closed bool
 	sim    simState
 	refs   refCounter // concatenation references of sent messages
@@ -33,8 +33,8 @@ type Modem struct {
 	stats statsBox
 }
 
-// session is one open port and the AT engine reading it.
-type session struct {
+// atConn is one open port and the AT engine reading it.
+type atConn struct {
 	w  *wire
 	at *at.AT
 }
@@ -85,7 +85,7 @@ func stableName(port string) string {
 	return ""
 }
 
-// Close ends the session. It is idempotent, waits for the reader
+// Close closes the port. It is idempotent, waits for the reader
 // goroutines, and closes the Indications channel.
 func (m *Modem) Close() error {
 	m.mu.Lock()
@@ -111,7 +111,7 @@ func (m *Modem) start(ctx context.Context) error {
 	w := newWire(rwc, m.o.now, func(t time.Time) { m.stats.set(func(s *Stats) { s.LastAnswer = t }) })
 	a := at.New(w, at.WithTimeout(m.o.cmdTimeout),
 		at.WithIndication("+CMTI:", m.onCMTI))
-	m.s = &session{w: w, at: a}
+	m.s = &atConn{w: w, at: a}
 	m.stats.set(func(s *Stats) { s.Open = true })
 	return m.initialise(ctx)
 }
@@ -234,20 +234,20 @@ func (m *Modem) Indications() <-chan int { return m.ind }
 // command runs one AT command (without "AT"), resynchronising first when
 // an earlier command was abandoned. Callers hold m.mu.
 func (m *Modem) command(ctx context.Context, cmd string, timeout time.Duration) ([]string, error) {
-	return m.exchange(ctx, cmd, timeout, func(s *session, d time.Duration) ([]string, error) {
+	return m.exchange(ctx, cmd, timeout, func(s *atConn, d time.Duration) ([]string, error) {
 		return s.at.Command(cmd, at.WithTimeout(d))
 	})
 }
 
 // smsCommand runs a two-step command (+CMGS: command, "> ", PDU, Ctrl-Z).
 func (m *Modem) smsCommand(ctx context.Context, cmd, pdu string, timeout time.Duration) ([]string, error) {
-	return m.exchange(ctx, cmd, timeout, func(s *session, d time.Duration) ([]string, error) {
+	return m.exchange(ctx, cmd, timeout, func(s *atConn, d time.Duration) ([]string, error) {
 		return s.at.SMSCommand(cmd, pdu, at.WithTimeout(d))
 	})
 }
 
 func (m *Modem) exchange(ctx context.Context, cmd string, timeout time.Duration,
-	do func(*session, time.Duration) ([]string, error)) ([]string, error) {
+	do func(*atConn, time.Duration) ([]string, error)) ([]string, error) {
 	if m.closed {
 		return nil, ErrClosed
 	}
@@ -300,7 +300,7 @@ func shown(cmd string) string {
 
 // resync makes sure no answer to an abandoned command is still on its
 // way before a new command is written (the wire drops it when it comes).
-func (m *Modem) resync(ctx context.Context, s *session) error {
+func (m *Modem) resync(ctx context.Context, s *atConn) error {
 	if s.w.idle() {
 		return nil
 	}

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// Stats are counters of the session's troubles, for status and metrics.
+// Stats are counters of the modem's troubles, for status and metrics.
 type Stats struct {
 	Open               bool      `json:"open"`
 	Timeouts           int       `json:"timeouts"`

@@ -1,4 +1,4 @@
-// Package modem talks to a GSM/3G/4G modem over its AT port: the session
+// Package modem talks to a GSM/3G/4G modem over its AT port: the conversation
 // (timeouts, resynchronisation, unsolicited lines), SMS storage in PDU mode,
 // SIM and PIN, signal and registration, and recovery when the modem stops
 // answering. It knows nothing of the agent that uses it.

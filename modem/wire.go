@@ -14,8 +14,8 @@ import (
 // timed-out command completes whatever command is sent next. The wire
 // keeps a queue of the commands written and not yet answered; a final
 // result line (OK, ERROR, +CME/+CMS ERROR) answers the oldest. The answer
-// to a command the session abandoned is removed from the stream here, so
-// the engine never sees it, and the session writes no command while
+// to a command the modem abandoned is removed from the stream here, so
+// the engine never sees it, and the modem writes no command while
 // anything is still outstanding (see waitIdle). A modem answers in order,
 // which is all this relies on.
 type wire struct {

@@ -11,7 +11,7 @@ import (
 	"github.com/oobd/oobd/modem/modemsim"
 )
 
-func newTestSim(t *testing.T) *modemsim.Sim {
+func newTestSim(t *testing.T) *modemsim.Simulator {
 	t.Helper()
 	s, err := modemsim.New()
 	if err != nil {

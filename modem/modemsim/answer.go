@@ -78,7 +78,7 @@ func errorText(code int) (string, bool) {
 	return "", false
 }
 
-func (s *Sim) errorLineLocked(err error) string {
+func (s *Simulator) errorLineLocked(err error) string {
 	e, ok := err.(atError)
 	if !ok || e.kind == "" || s.cmee == 0 {
 		return "ERROR"
@@ -99,7 +99,7 @@ const (
 )
 
 // feed takes bytes from the client.
-func (s *Sim) feed(b []byte) {
+func (s *Simulator) feed(b []byte) {
 	for len(b) > 0 {
 		s.mu.Lock()
 		if s.quietLocked() {
@@ -121,7 +121,7 @@ func (s *Sim) feed(b []byte) {
 // feedCommandLocked collects a command line up to CR, echoing as it goes,
 // then answers it. It is called with s.mu held and returns with it
 // released.
-func (s *Sim) feedCommandLocked(b []byte) []byte {
+func (s *Simulator) feedCommandLocked(b []byte) []byte {
 	i := 0
 	cr := false
 	for ; i < len(b); i++ {
@@ -159,7 +159,7 @@ func (s *Sim) feedCommandLocked(b []byte) []byte {
 
 // feedPromptLocked collects a +CMGS body up to Ctrl-Z (send) or ESC
 // (cancel). Called with s.mu held; returns with it released.
-func (s *Sim) feedPromptLocked(b []byte) []byte {
+func (s *Simulator) feedPromptLocked(b []byte) []byte {
 	i := 0
 	end := byte(0)
 	for ; i < len(b); i++ {
@@ -200,7 +200,7 @@ func (s *Sim) feedPromptLocked(b []byte) []byte {
 // feedDataLocked swallows a data call's bytes until "+++" ends the call.
 // PPP is not simulated: the peer never answers LCP. Called with s.mu held;
 // returns with it released.
-func (s *Sim) feedDataLocked(b []byte) []byte {
+func (s *Simulator) feedDataLocked(b []byte) []byte {
 	for i, c := range b {
 		if c != '+' {
 			s.plusCount = 0
@@ -220,13 +220,13 @@ func (s *Sim) feedDataLocked(b []byte) []byte {
 }
 
 // answer runs a command line and writes its reply.
-func (s *Sim) answer(text string) {
+func (s *Simulator) answer(text string) {
 	s.answerWith(func() reply { return s.execLocked(text) })
 }
 
 // answerWith runs exec under s.mu with the modem marked busy, then writes
 // the reply: URCs held back, noise, information lines, delay, final code.
-func (s *Sim) answerWith(exec func() reply) {
+func (s *Simulator) answerWith(exec func() reply) {
 	s.mu.Lock()
 	s.busy = true
 	r := exec()
@@ -251,7 +251,7 @@ func (s *Sim) answerWith(exec func() reply) {
 	}
 }
 
-func (s *Sim) writeReply(r reply, pend []string, delay time.Duration) {
+func (s *Simulator) writeReply(r reply, pend []string, delay time.Duration) {
 	// URCs that arrived while the command ran, then noise, land between
 	// the echo and the reply, as on real modems.
 	s.writeLines(pend...)
@@ -285,7 +285,7 @@ func (s *Sim) writeReply(r reply, pend []string, delay time.Duration) {
 }
 
 // noiseLines is the next unsolicited line when noise is on.
-func (s *Sim) noiseLines() []string {
+func (s *Simulator) noiseLines() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.noise || s.silent {
@@ -310,7 +310,7 @@ func (s *Sim) noiseLines() []string {
 }
 
 // execLocked runs the commands of one line. Called with s.mu held.
-func (s *Sim) execLocked(text string) reply {
+func (s *Simulator) execLocked(text string) reply {
 	cmds, ok, err := parseLine(text)
 	if !ok {
 		return reply{none: true}
@@ -343,7 +343,7 @@ func (s *Sim) execLocked(text string) reply {
 	return r
 }
 
-func (s *Sim) simReadyLocked() error {
+func (s *Simulator) simReadyLocked() error {
 	switch s.simState {
 	case simPIN:
 		return cmeError(11)

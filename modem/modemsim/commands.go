@@ -11,7 +11,7 @@ import (
 // (or any other error) for a plain ERROR.
 type handler struct {
 	sim bool // needs an unlocked SIM (else +CME ERROR: 11 / 12)
-	run func(s *Sim, c atCmd, r *reply) error
+	run func(s *Simulator, c atCmd, r *reply) error
 }
 
 // commandTable is every AT command the modem knows, by name: basic
@@ -30,28 +30,28 @@ func commandTable() map[string]handler {
 		"H":  {run: cmdHangup},
 		"D":  {run: cmdDial},
 		// identity
-		"+CGMI": {run: cmdValue(func(s *Sim) string { return s.identity.Manufacturer })},
-		"+GMI":  {run: cmdValue(func(s *Sim) string { return s.identity.Manufacturer })},
-		"+CGMM": {run: cmdValue(func(s *Sim) string { return s.identity.Model })},
-		"+GMM":  {run: cmdValue(func(s *Sim) string { return s.identity.Model })},
-		"+CGMR": {run: cmdValue(func(s *Sim) string { return s.identity.Revision })},
-		"+GMR":  {run: cmdValue(func(s *Sim) string { return s.identity.Revision })},
-		"+CGSN": {run: cmdValue(func(s *Sim) string { return s.identity.IMEI })},
-		"+GSN":  {run: cmdValue(func(s *Sim) string { return s.identity.IMEI })},
-		"+CIMI": {sim: true, run: cmdValue(func(s *Sim) string { return s.identity.IMSI })},
-		"+CCID": {sim: true, run: cmdValue(func(s *Sim) string { return "+CCID: " + s.identity.ICCID })},
-		"^ICCID": {sim: true, run: func(s *Sim, c atCmd, r *reply) error {
+		"+CGMI": {run: cmdValue(func(s *Simulator) string { return s.identity.Manufacturer })},
+		"+GMI":  {run: cmdValue(func(s *Simulator) string { return s.identity.Manufacturer })},
+		"+CGMM": {run: cmdValue(func(s *Simulator) string { return s.identity.Model })},
+		"+GMM":  {run: cmdValue(func(s *Simulator) string { return s.identity.Model })},
+		"+CGMR": {run: cmdValue(func(s *Simulator) string { return s.identity.Revision })},
+		"+GMR":  {run: cmdValue(func(s *Simulator) string { return s.identity.Revision })},
+		"+CGSN": {run: cmdValue(func(s *Simulator) string { return s.identity.IMEI })},
+		"+GSN":  {run: cmdValue(func(s *Simulator) string { return s.identity.IMEI })},
+		"+CIMI": {sim: true, run: cmdValue(func(s *Simulator) string { return s.identity.IMSI })},
+		"+CCID": {sim: true, run: cmdValue(func(s *Simulator) string { return "+CCID: " + s.identity.ICCID })},
+		"^ICCID": {sim: true, run: func(s *Simulator, c atCmd, r *reply) error {
 			if c.Op != opRead && c.Op != opExec {
 				return errSyntax
 			}
 			r.add("^ICCID: " + s.identity.ICCID)
 			return nil
 		}},
-		"+GCAP": {run: cmdValue(func(*Sim) string { return "+GCAP: +CGSM,+DS,+ES" })},
+		"+GCAP": {run: cmdValue(func(*Simulator) string { return "+GCAP: +CGSM,+DS,+ES" })},
 		// settings
-		"+CMEE":    {run: cmdSetting("+CMEE", 0, 2, func(s *Sim) *int { return &s.cmee })},
-		"+CMGF":    {run: cmdSetting("+CMGF", 0, 1, func(s *Sim) *int { return &s.cmgf })},
-		"^CURC":    {run: cmdSetting("^CURC", 0, 1, func(s *Sim) *int { return &s.curc })},
+		"+CMEE":    {run: cmdSetting("+CMEE", 0, 2, func(s *Simulator) *int { return &s.cmee })},
+		"+CMGF":    {run: cmdSetting("+CMGF", 0, 1, func(s *Simulator) *int { return &s.cmgf })},
+		"^CURC":    {run: cmdSetting("^CURC", 0, 1, func(s *Simulator) *int { return &s.curc })},
 		"+CSMS":    {run: cmdCSMS},
 		"+CFUN":    {run: cmdCFUN},
 		"+CGDCONT": {run: cmdCGDCONT},
@@ -61,8 +61,8 @@ func commandTable() map[string]handler {
 		"+CPINR": {run: cmdCPINR},
 		// network
 		"+CSQ":     {run: cmdCSQ},
-		"+CREG":    {run: cmdReg("+CREG", func(s *Sim) *int { return &s.cregN })},
-		"+CGREG":   {run: cmdReg("+CGREG", func(s *Sim) *int { return &s.cgregN })},
+		"+CREG":    {run: cmdReg("+CREG", func(s *Simulator) *int { return &s.cregN })},
+		"+CGREG":   {run: cmdReg("+CGREG", func(s *Simulator) *int { return &s.cgregN })},
 		"+COPS":    {run: cmdCOPS},
 		"^SYSINFO": {run: cmdSysinfo},
 		// SMS (27.005)
@@ -77,8 +77,8 @@ func commandTable() map[string]handler {
 }
 
 // cmdOnly accepts a basic command only with the given arguments.
-func cmdOnly(allowed ...string) func(*Sim, atCmd, *reply) error {
-	return func(_ *Sim, c atCmd, _ *reply) error {
+func cmdOnly(allowed ...string) func(*Simulator, atCmd, *reply) error {
+	return func(_ *Simulator, c atCmd, _ *reply) error {
 		for _, a := range allowed {
 			if c.Op == opExec && c.Args == a {
 				return nil
@@ -89,8 +89,8 @@ func cmdOnly(allowed ...string) func(*Sim, atCmd, *reply) error {
 }
 
 // cmdValue answers an action command with one line; "=?" is just OK.
-func cmdValue(v func(*Sim) string) func(*Sim, atCmd, *reply) error {
-	return func(s *Sim, c atCmd, r *reply) error {
+func cmdValue(v func(*Simulator) string) func(*Simulator, atCmd, *reply) error {
+	return func(s *Simulator, c atCmd, r *reply) error {
 		switch c.Op {
 		case opExec:
 			r.add(v(s))
@@ -103,8 +103,8 @@ func cmdValue(v func(*Sim) string) func(*Sim, atCmd, *reply) error {
 }
 
 // cmdSetting is a one-number setting: =n, ?, =?.
-func cmdSetting(name string, lo, hi int, field func(*Sim) *int) func(*Sim, atCmd, *reply) error {
-	return func(s *Sim, c atCmd, r *reply) error {
+func cmdSetting(name string, lo, hi int, field func(*Simulator) *int) func(*Simulator, atCmd, *reply) error {
+	return func(s *Simulator, c atCmd, r *reply) error {
 		switch c.Op {
 		case opSet:
 			args, _, err := splitArgs(c.Args)
@@ -127,7 +127,7 @@ func cmdSetting(name string, lo, hi int, field func(*Sim) *int) func(*Sim, atCmd
 	}
 }
 
-func cmdEcho(s *Sim, c atCmd, _ *reply) error {
+func cmdEcho(s *Simulator, c atCmd, _ *reply) error {
 	switch c.Args {
 	case "", "0":
 		s.echo = false
@@ -141,7 +141,7 @@ func cmdEcho(s *Sim, c atCmd, _ *reply) error {
 
 // cmdReset is ATZ / AT&F: back to the power-on profile (echo on, +CMEE=0,
 // PDU mode, no indications). The SIM stays unlocked.
-func cmdReset(s *Sim, c atCmd, _ *reply) error {
+func cmdReset(s *Simulator, c atCmd, _ *reply) error {
 	if c.Args != "" && c.Args != "0" {
 		return errSyntax
 	}
@@ -149,7 +149,7 @@ func cmdReset(s *Sim, c atCmd, _ *reply) error {
 	return nil
 }
 
-func cmdInfo(s *Sim, c atCmd, r *reply) error {
+func cmdInfo(s *Simulator, c atCmd, r *reply) error {
 	if c.Args != "" && c.Args != "0" {
 		return errSyntax
 	}
@@ -159,7 +159,7 @@ func cmdInfo(s *Sim, c atCmd, r *reply) error {
 }
 
 // cmdSRegister accepts S-register writes and reads them back as 0.
-func cmdSRegister(_ *Sim, c atCmd, r *reply) error {
+func cmdSRegister(_ *Simulator, c atCmd, r *reply) error {
 	switch c.Op {
 	case opSet:
 		return nil
@@ -170,7 +170,7 @@ func cmdSRegister(_ *Sim, c atCmd, r *reply) error {
 	return errSyntax
 }
 
-func cmdHangup(s *Sim, c atCmd, _ *reply) error {
+func cmdHangup(s *Simulator, c atCmd, _ *reply) error {
 	if c.Args != "" && c.Args != "0" {
 		return errSyntax
 	}
@@ -191,7 +191,7 @@ func isDataDial(s string) bool {
 // cmdDial answers a packet-data call (*99#) with CONNECT and puts the line
 // in data mode until "+++"; PPP itself is not simulated. Anything else
 // (voice) gets NO CARRIER.
-func cmdDial(s *Sim, c atCmd, r *reply) error {
+func cmdDial(s *Simulator, c atCmd, r *reply) error {
 	if !isDataDial(c.Args) {
 		r.final = "NO CARRIER"
 		return nil
@@ -209,7 +209,7 @@ func cmdDial(s *Sim, c atCmd, r *reply) error {
 	return nil
 }
 
-func cmdCSMS(s *Sim, c atCmd, r *reply) error {
+func cmdCSMS(s *Simulator, c atCmd, r *reply) error {
 	switch c.Op {
 	case opSet:
 		args, _, err := splitArgs(c.Args)
@@ -232,7 +232,7 @@ func cmdCSMS(s *Sim, c atCmd, r *reply) error {
 	return nil
 }
 
-func cmdCFUN(s *Sim, c atCmd, r *reply) error {
+func cmdCFUN(s *Simulator, c atCmd, r *reply) error {
 	switch c.Op {
 	case opSet:
 		args, _, err := splitArgs(c.Args)
@@ -262,7 +262,7 @@ func cmdCFUN(s *Sim, c atCmd, r *reply) error {
 	return nil
 }
 
-func cmdCGDCONT(s *Sim, c atCmd, r *reply) error {
+func cmdCGDCONT(s *Simulator, c atCmd, r *reply) error {
 	switch c.Op {
 	case opSet:
 		args, _, err := splitArgs(c.Args)
@@ -299,7 +299,7 @@ func cmdCGDCONT(s *Sim, c atCmd, r *reply) error {
 	return nil
 }
 
-func cmdCPIN(s *Sim, c atCmd, r *reply) error {
+func cmdCPIN(s *Simulator, c atCmd, r *reply) error {
 	switch c.Op {
 	case opRead:
 		r.add("+CPIN: " + s.simState.String())
@@ -348,7 +348,7 @@ func cmdCPIN(s *Sim, c atCmd, r *reply) error {
 
 // cmdHuaweiCPIN is ^CPIN?: <code>,[<times>],<puk_times>,<pin_times>,
 // <puk2_times>,<pin2_times>, <times> being the tries left for <code>.
-func cmdHuaweiCPIN(s *Sim, c atCmd, r *reply) error {
+func cmdHuaweiCPIN(s *Simulator, c atCmd, r *reply) error {
 	if c.Op != opRead {
 		return errSyntax
 	}
@@ -364,7 +364,7 @@ func cmdHuaweiCPIN(s *Sim, c atCmd, r *reply) error {
 }
 
 // cmdCPINR is 27.007's +CPINR[=<sel_code>]: tries left per code.
-func cmdCPINR(s *Sim, c atCmd, r *reply) error {
+func cmdCPINR(s *Simulator, c atCmd, r *reply) error {
 	sel := "*"
 	switch c.Op {
 	case opExec:
@@ -390,7 +390,7 @@ func cmdCPINR(s *Sim, c atCmd, r *reply) error {
 	return nil
 }
 
-func cmdCSQ(s *Sim, c atCmd, r *reply) error {
+func cmdCSQ(s *Simulator, c atCmd, r *reply) error {
 	switch c.Op {
 	case opExec:
 		r.add(fmt.Sprintf("+CSQ: %d,99", s.csq))
@@ -404,15 +404,15 @@ func cmdCSQ(s *Sim, c atCmd, r *reply) error {
 
 // regLocked is the registration state the network sees: none without an
 // unlocked SIM or with the radio off.
-func (s *Sim) regLocked() int {
+func (s *Simulator) regLocked() int {
 	if s.simState != simReady || s.cfun != 1 {
 		return 0
 	}
 	return s.reg
 }
 
-func cmdReg(name string, field func(*Sim) *int) func(*Sim, atCmd, *reply) error {
-	return func(s *Sim, c atCmd, r *reply) error {
+func cmdReg(name string, field func(*Simulator) *int) func(*Simulator, atCmd, *reply) error {
+	return func(s *Simulator, c atCmd, r *reply) error {
 		switch c.Op {
 		case opSet:
 			args, _, err := splitArgs(c.Args)
@@ -440,7 +440,7 @@ func cmdReg(name string, field func(*Sim) *int) func(*Sim, atCmd, *reply) error 
 	}
 }
 
-func cmdCOPS(s *Sim, c atCmd, r *reply) error {
+func cmdCOPS(s *Simulator, c atCmd, r *reply) error {
 	switch c.Op {
 	case opRead:
 		st := s.regLocked()
@@ -477,7 +477,7 @@ func cmdCOPS(s *Sim, c atCmd, r *reply) error {
 
 // cmdSysinfo is Huawei's ^SYSINFO: srv_status, srv_domain, roam,
 // sys_mode (5 WCDMA), sim_state.
-func cmdSysinfo(s *Sim, c atCmd, r *reply) error {
+func cmdSysinfo(s *Simulator, c atCmd, r *reply) error {
 	if c.Op != opExec {
 		return errSyntax
 	}
@@ -496,7 +496,7 @@ func cmdSysinfo(s *Sim, c atCmd, r *reply) error {
 	return nil
 }
 
-func cmdCSCA(s *Sim, c atCmd, r *reply) error {
+func cmdCSCA(s *Simulator, c atCmd, r *reply) error {
 	switch c.Op {
 	case opRead:
 		toa := 129
@@ -521,7 +521,7 @@ func cmdCSCA(s *Sim, c atCmd, r *reply) error {
 	return nil
 }
 
-func (s *Sim) usedLocked() int {
+func (s *Simulator) usedLocked() int {
 	n := 0
 	for _, sl := range s.slots {
 		if sl.used {
@@ -531,7 +531,7 @@ func (s *Sim) usedLocked() int {
 	return n
 }
 
-func cmdCPMS(s *Sim, c atCmd, r *reply) error {
+func cmdCPMS(s *Simulator, c atCmd, r *reply) error {
 	u, t := s.usedLocked(), len(s.slots)
 	switch c.Op {
 	case opSet:
@@ -557,7 +557,7 @@ func cmdCPMS(s *Sim, c atCmd, r *reply) error {
 
 // cmdCNMI: mode 0-3 (any non-zero emits), mt 0 (nothing) or 1 ("+CMTI"
 // for a stored message). Direct delivery (mt 2, 3: +CMT) is not simulated.
-func cmdCNMI(s *Sim, c atCmd, r *reply) error {
+func cmdCNMI(s *Simulator, c atCmd, r *reply) error {
 	switch c.Op {
 	case opSet:
 		args, _, err := splitArgs(c.Args)
@@ -599,7 +599,7 @@ func textStat(stat int) string {
 	return "ALL"
 }
 
-func cmdCMGL(s *Sim, c atCmd, r *reply) error {
+func cmdCMGL(s *Simulator, c atCmd, r *reply) error {
 	want := 0
 	switch c.Op {
 	case opExec:
@@ -650,7 +650,7 @@ func cmdCMGL(s *Sim, c atCmd, r *reply) error {
 }
 
 // showLocked is a stored message as +CMGL (with index) or +CMGR shows it.
-func (s *Sim) showLocked(cmd string, i int, sl *slot) []string {
+func (s *Simulator) showLocked(cmd string, i int, sl *slot) []string {
 	head := cmd + ": "
 	if cmd == "+CMGL" {
 		head += strconv.Itoa(i) + ","
@@ -667,7 +667,7 @@ func (s *Sim) showLocked(cmd string, i int, sl *slot) []string {
 }
 
 // cmdCMGR reads one message (an empty slot answers just OK).
-func cmdCMGR(s *Sim, c atCmd, r *reply) error {
+func cmdCMGR(s *Simulator, c atCmd, r *reply) error {
 	if c.Op == opTest {
 		return nil
 	}
@@ -686,7 +686,7 @@ func cmdCMGR(s *Sim, c atCmd, r *reply) error {
 	return nil
 }
 
-func (s *Sim) indexArgLocked(c atCmd) (int, error) {
+func (s *Simulator) indexArgLocked(c atCmd) (int, error) {
 	if c.Op != opSet {
 		return 0, errSyntax
 	}
@@ -703,7 +703,7 @@ func (s *Sim) indexArgLocked(c atCmd) (int, error) {
 
 // cmdCMGD deletes one slot (flag 0; an empty one is fine) or, by flag,
 // all read (1), read and sent (2), all but unread (3), or all (4).
-func cmdCMGD(s *Sim, c atCmd, r *reply) error {
+func cmdCMGD(s *Simulator, c atCmd, r *reply) error {
 	switch c.Op {
 	case opTest:
 		var used []string
@@ -748,7 +748,7 @@ func cmdCMGD(s *Sim, c atCmd, r *reply) error {
 
 // cmdCMGS starts a send: PDU mode takes the TPDU length, text mode the
 // destination; the body follows the "> " prompt.
-func cmdCMGS(s *Sim, c atCmd, r *reply) error {
+func cmdCMGS(s *Simulator, c atCmd, r *reply) error {
 	if c.Op == opTest {
 		return nil
 	}
@@ -784,7 +784,7 @@ func cmdCMGS(s *Sim, c atCmd, r *reply) error {
 }
 
 // answerSend finishes a +CMGS with the body the client typed.
-func (s *Sim) answerSend(body string) {
+func (s *Simulator) answerSend(body string) {
 	s.answerWith(func() reply {
 		p := s.prompt
 		var part submitPart

@@ -36,7 +36,7 @@ var errUsage = errors.New("usage")
 
 // Control runs one control command (see ControlHelp) and returns what to
 // print. An empty line does nothing.
-func (s *Sim) Control(line string) (string, error) {
+func (s *Simulator) Control(line string) (string, error) {
 	line = strings.TrimSpace(line)
 	if line == "" || strings.HasPrefix(line, "#") {
 		return "", nil
@@ -242,7 +242,7 @@ func onOff(s string) (bool, error) {
 	return false, fmt.Errorf("%w: on|off", errUsage)
 }
 
-func (s *Sim) controlDelete(arg string) (string, error) {
+func (s *Simulator) controlDelete(arg string) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if strings.EqualFold(arg, "all") {
@@ -260,7 +260,7 @@ func (s *Sim) controlDelete(arg string) (string, error) {
 }
 
 // storedText lists storage: index, status, sender, timestamp, part, text.
-func (s *Sim) storedText() string {
+func (s *Simulator) storedText() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var b strings.Builder

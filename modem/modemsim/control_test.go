@@ -8,7 +8,7 @@ import (
 )
 
 func TestControl(t *testing.T) {
-	s := newSim(t, WithCapacity(5))
+	s := newSimulator(t, WithCapacity(5))
 	tests := []struct {
 		line    string
 		want    string // substring of the output
@@ -80,7 +80,7 @@ func TestControl(t *testing.T) {
 }
 
 func TestControlSent(t *testing.T) {
-	s := newSim(t)
+	s := newSimulator(t)
 	c := quietClient(t, s)
 	c.cmd("AT+CMGF=1")
 	c.cmd(`AT+CMGS="+46701234567"`)

@@ -26,7 +26,7 @@ type client struct {
 	buf []byte
 }
 
-func newSim(t *testing.T, opts ...Option) *Sim {
+func newSimulator(t *testing.T, opts ...Option) *Simulator {
 	t.Helper()
 	s, err := New(append([]Option{WithBootQuiet(50 * time.Millisecond)}, opts...)...)
 	if err != nil {
@@ -40,7 +40,7 @@ func newSim(t *testing.T, opts ...Option) *Sim {
 	return s
 }
 
-func dial(t *testing.T, s *Sim) *client {
+func dial(t *testing.T, s *Simulator) *client {
 	t.Helper()
 	f, err := os.OpenFile(s.Path(), os.O_RDWR|unix.O_NOCTTY, 0)
 	if err != nil {
@@ -143,7 +143,7 @@ func lines(reply string) []string {
 }
 
 // quietClient is a client with echo off and verbose errors.
-func quietClient(t *testing.T, s *Sim) *client {
+func quietClient(t *testing.T, s *Simulator) *client {
 	c := dial(t, s)
 	if r := c.cmd("ATE0"); !strings.HasSuffix(r, "\r\nOK\r\n") {
 		t.Fatalf("ATE0: %q", r)

@@ -8,7 +8,7 @@ import (
 )
 
 func TestPIN(t *testing.T) {
-	s := newSim(t, WithPIN("1234"))
+	s := newSimulator(t, WithPIN("1234"))
 	c := quietClient(t, s)
 	steps := []struct{ cmd, want string }{
 		{"AT+CPIN?", "+CPIN: SIM PIN|OK"},
@@ -63,7 +63,7 @@ func TestPIN(t *testing.T) {
 }
 
 func TestReset(t *testing.T) {
-	s := newSim(t)
+	s := newSimulator(t)
 	c := quietClient(t, s)
 	c.cmd("AT+CMGF=1;+CNMI=2,1;^CURC=0")
 	if got := c.cmd("AT+CFUN=1,1"); got != "\r\nOK\r\n" {
@@ -82,7 +82,7 @@ func TestReset(t *testing.T) {
 }
 
 func TestNoise(t *testing.T) {
-	s := newSim(t)
+	s := newSimulator(t)
 	c := dial(t, s) // echo on: noise lands between the echo and the reply
 	s.SetNoise(true)
 	got := c.cmd("AT+CSQ")
@@ -127,7 +127,7 @@ func TestNoise(t *testing.T) {
 }
 
 func TestPendingURCInsideReply(t *testing.T) {
-	s := newSim(t)
+	s := newSimulator(t)
 	c := quietClient(t, s)
 	c.cmd("AT+CNMI=2,1")
 	s.SetDelay(200 * time.Millisecond)
@@ -141,14 +141,14 @@ func TestPendingURCInsideReply(t *testing.T) {
 }
 
 func TestDelay(t *testing.T) {
-	s := newSim(t)
+	s := newSimulator(t)
 	c := quietClient(t, s)
 	s.SetDelay(time.Hour)
 	c.send("AT+CSQ\r")
 	c.until("+CSQ: 17,99\r\n")
 	// A client with a short timeout gives up; the OK is still to come.
 	c.quiet(100 * time.Millisecond)
-	s2 := newSim(t)
+	s2 := newSimulator(t)
 	c2 := quietClient(t, s2)
 	s2.SetDelay(300 * time.Millisecond)
 	c2.send("AT\r")
@@ -159,7 +159,7 @@ func TestDelay(t *testing.T) {
 }
 
 func TestSilent(t *testing.T) {
-	s := newSim(t)
+	s := newSimulator(t)
 	c := quietClient(t, s)
 	c.cmd("AT+CNMI=2,1")
 	s.SetSilent(true)
@@ -176,7 +176,7 @@ func TestSilent(t *testing.T) {
 }
 
 func TestGarbage(t *testing.T) {
-	s := newSim(t)
+	s := newSimulator(t)
 	c := quietClient(t, s)
 	junk := "\x00\xff\xfe~#\r\n"
 	s.InjectGarbage([]byte(junk))
@@ -189,7 +189,7 @@ func TestGarbage(t *testing.T) {
 }
 
 func TestReopen(t *testing.T) {
-	s := newSim(t)
+	s := newSimulator(t)
 	for i := 0; i < 5; i++ {
 		c := dial(t, s)
 		if got := c.cmd("ATE0;+CNMI=2,1"); !strings.HasSuffix(got, "\r\nOK\r\n") {
@@ -243,7 +243,7 @@ func TestNewErrors(t *testing.T) {
 }
 
 // waitHangup waits for the simulator to notice the client closed the port.
-func waitHangup(t *testing.T, s *Sim, before int, wake chan struct{}) {
+func waitHangup(t *testing.T, s *Simulator, before int, wake chan struct{}) {
 	t.Helper()
 	select {
 	case <-wake:

@@ -113,7 +113,7 @@ func TestDeliverAndList(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := newSim(t)
+			s := newSimulator(t)
 			c := quietClient(t, s)
 			idx, err := s.Deliver(tt.from, tt.text, append(tt.opts, WithSCTS(scts))...)
 			if err != nil || len(idx) != 1 || idx[0] != 0 {
@@ -197,7 +197,7 @@ func TestMultipart(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := newSim(t)
+			s := newSimulator(t)
 			c := quietClient(t, s)
 			idx, err := s.Deliver("+46701234567", tt.text, tt.opts...)
 			if err != nil || len(idx) != tt.wantParts {
@@ -241,7 +241,7 @@ func orderOf(opts []DeliverOption) []int {
 }
 
 func TestDeliverData(t *testing.T) {
-	s := newSim(t)
+	s := newSimulator(t)
 	c := quietClient(t, s)
 	data := []byte{0x00, 0x01, 0xfe, 0xff, 0x1a, 0x1b}
 	if _, err := s.DeliverData("+46701234567", data); err != nil {
@@ -269,7 +269,7 @@ func TestDeliverData(t *testing.T) {
 }
 
 func TestDeliverErrors(t *testing.T) {
-	s := newSim(t)
+	s := newSimulator(t)
 	for _, tt := range []struct {
 		name, from, text string
 		opts             []DeliverOption
@@ -291,7 +291,7 @@ func TestDeliverErrors(t *testing.T) {
 }
 
 func TestStorageFull(t *testing.T) {
-	s := newSim(t, WithCapacity(3))
+	s := newSimulator(t, WithCapacity(3))
 	c := quietClient(t, s)
 	c.cmd("AT+CNMI=2,1,0,0,0")
 	long := strings.Repeat("x", 200) // 2 parts
@@ -326,7 +326,7 @@ func TestStorageFull(t *testing.T) {
 }
 
 func TestCMGDFlags(t *testing.T) {
-	s := newSim(t)
+	s := newSimulator(t)
 	c := quietClient(t, s)
 	for i := 0; i < 3; i++ {
 		s.Deliver("+4670", fmt.Sprint("m", i))
@@ -342,7 +342,7 @@ func TestCMGDFlags(t *testing.T) {
 }
 
 func TestCMTI(t *testing.T) {
-	s := newSim(t)
+	s := newSimulator(t)
 	c := quietClient(t, s)
 	s.Deliver("+4670", "no indication")
 	c.quiet(100 * time.Millisecond)
@@ -360,7 +360,7 @@ func TestCMTI(t *testing.T) {
 }
 
 func TestTextMode(t *testing.T) {
-	s := newSim(t)
+	s := newSimulator(t)
 	c := quietClient(t, s)
 	scts := time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("", -5*3600))
 	s.Deliver("+46701234567", "hello text mode", WithSCTS(scts))
@@ -407,7 +407,7 @@ func sendPDU(t *testing.T, c *client, lenHex string) string {
 }
 
 func TestCMGS(t *testing.T) {
-	s := newSim(t)
+	s := newSimulator(t)
 	c := quietClient(t, s)
 	long := "Link up until 22:30. " + strings.Repeat("Everything is fine. ", 12) + "€"
 	for _, text := range []string{"hello", long, "Привет 😀"} {
@@ -466,7 +466,7 @@ func TestCMGS(t *testing.T) {
 }
 
 func TestCMGSEcho(t *testing.T) {
-	s := newSim(t)
+	s := newSimulator(t)
 	c := dial(t, s)
 	p := submitPDUs(t, "+46701234567", "echoed")[0]
 	n, hx, _ := strings.Cut(p, ":")
@@ -480,7 +480,7 @@ func TestCMGSEcho(t *testing.T) {
 }
 
 func TestCMGSTextMode(t *testing.T) {
-	s := newSim(t)
+	s := newSimulator(t)
 	c := quietClient(t, s)
 	c.cmd("AT+CMGF=1")
 	if got := c.cmd(`AT+CMGS="+46701234567"`); got != "\r\n> " {
@@ -501,7 +501,7 @@ func TestCMGSTextMode(t *testing.T) {
 }
 
 func TestWaitSentContext(t *testing.T) {
-	s := newSim(t)
+	s := newSimulator(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := s.WaitSent(ctx, 1); !errors.Is(err, context.Canceled) {
@@ -510,7 +510,7 @@ func TestWaitSentContext(t *testing.T) {
 }
 
 func TestStoredSorted(t *testing.T) {
-	s := newSim(t)
+	s := newSimulator(t)
 	for i := 0; i < 4; i++ {
 		s.Deliver("+4670", "x")
 	}

@@ -40,7 +40,7 @@ const (
 )
 
 type inProcess struct {
-	sim      *modemsim.Sim
+	sim      *modemsim.Simulator
 	cfg      *config.Config
 	stateDir string
 	socket   string

@@ -123,7 +123,7 @@ type world struct {
 	stateDir string
 	cfgPath  string
 	counter  string
-	sim      *modemsim.Sim
+	sim      *modemsim.Simulator
 	jump     *sshdtest.Server
 	box      *sshdtest.Server
 	push     *fakePushover

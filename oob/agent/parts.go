@@ -30,7 +30,7 @@ func (p pppLink) Up(ctx context.Context) (session.Path, error) {
 }
 
 type pppPath struct {
-	s        *link.Session
+	s        *link.Path
 	jumpHost string
 }
 

@@ -80,7 +80,7 @@ type e2e struct {
 	ctx     context.Context
 	dir     string
 	cfg     *config.Config
-	sim     *modemsim.Sim
+	sim     *modemsim.Simulator
 	modem   *modem.Modem
 	poller  *inbox.Poller
 	audit   *notifyingAudit

@@ -10,10 +10,10 @@
 // link's) and connects to the jump host with a socket bound to the link.
 // Any failure is a failed try, taken down completely before the next one.
 //
-// The [Session] it returns carries a [net.Dialer] (bound to the link, with
+// The [Path] it returns carries a [net.Dialer] (bound to the link, with
 // a resolver that asks the link's DNS servers over the link) for the tunnel
 // and the notifications, the interface's byte counters, and Done/Err for a
-// link that drops. [Session.Down] removes the route, stops the dialer
+// link that drops. [Path.Down] removes the route, stops the dialer
 // (SIGTERM, SIGKILL after a grace period) and waits for the interface to go.
 //
 // Crash safety: everything is recorded in a [Journal] before it exists, and

@@ -61,7 +61,7 @@ type Config struct {
 // BeforeDial and re-opened in AfterDown. Every BeforeDial that returned nil
 // is followed by exactly one AfterDown, once the dialer has exited and its
 // interface is gone (or waiting for that failed): after a failed try, and
-// in [Session.Down].
+// in [Path.Down].
 type Hooks struct {
 	BeforeDial func(ctx context.Context) error
 	AfterDown  func(ctx context.Context)
@@ -79,7 +79,7 @@ func WithJournal(j Journal) Option { return func(k *Link) { k.journal = j } }
 // WithHooks sets the hooks run around the dialer.
 func WithHooks(h Hooks) Option { return func(k *Link) { k.hooks = h } }
 
-// Link brings up the out-of-band link. One Session at a time.
+// Link brings up the out-of-band link. One Path at a time.
 type Link struct {
 	cfg     Config
 	log     *slog.Logger
@@ -198,10 +198,10 @@ func (e *UpError) Unwrap() []error {
 	return errs
 }
 
-// ErrDown is Session.Err after Down, when the link did not drop first.
+// ErrDown is Path.Err after Down, when the link did not drop first.
 var ErrDown = errors.New("link: taken down")
 
-// DropError is Session.Err after the link dropped by itself.
+// DropError is Path.Err after the link dropped by itself.
 type DropError struct {
 	Reason       string // "dialer exited" or "interface gone"
 	DialerStatus string
@@ -257,9 +257,9 @@ type Counters struct {
 	RxBytes, TxBytes uint64
 }
 
-// Session is a link that is up and proven to carry traffic to the jump
+// Path is a link that is up and proven to carry traffic to the jump
 // host.
-type Session struct {
+type Path struct {
 	Interface string
 	LocalIP   netip.Addr
 	PeerIP    netip.Addr // invalid when the interface has no peer address
@@ -287,12 +287,12 @@ type Session struct {
 	lastCounts atomic.Value
 }
 
-// Done is closed when the session has ended: the link dropped, or Down.
-func (s *Session) Done() <-chan struct{} { return s.done }
+// Done is closed when the path has ended: the link dropped, or Down.
+func (s *Path) Done() <-chan struct{} { return s.done }
 
-// Err is nil while the session lasts, then a *DropError if the link
+// Err is nil while the path lasts, then a *DropError if the link
 // dropped, or ErrDown.
-func (s *Session) Err() error {
+func (s *Path) Err() error {
 	if p := s.err.Load(); p != nil {
 		return *p
 	}
@@ -303,7 +303,7 @@ func (s *Session) Err() error {
 //
 // Once the interface is gone (the link dropped, or Down) its counters go
 // with it: Bytes then returns the last counts it read, with the error.
-func (s *Session) Bytes() (Counters, error) {
+func (s *Path) Bytes() (Counters, error) {
 	c, err := readCounters(s.t.info)
 	if err != nil {
 		// Counters only grow: the larger of the deletion notice's and the
@@ -318,11 +318,11 @@ func (s *Session) Bytes() (Counters, error) {
 	return c, nil
 }
 
-// Down ends the session: removes the host route, stops the dialer (SIGTERM
+// Down ends the path: removes the host route, stops the dialer (SIGTERM
 // to its group, SIGKILL after the grace period), waits for the interface to
 // go, clears the journal and runs the AfterDown hook. The tunnel is the
 // caller's to close first. Down is idempotent; it also follows a drop.
-func (s *Session) Down(ctx context.Context) error {
+func (s *Path) Down(ctx context.Context) error {
 	s.downOnce.Do(func() {
 		close(s.stopping)
 		<-s.monitor
@@ -339,7 +339,7 @@ func (s *Session) Down(ctx context.Context) error {
 	return s.downErr
 }
 
-func (s *Session) watch() {
+func (s *Path) watch() {
 	defer close(s.monitor)
 	var reason string
 	select {
@@ -367,7 +367,7 @@ func (s *Session) watch() {
 // Up brings the link up and proves the path to the jump host, trying up to
 // Attempts times with backoff. On failure everything each try started is
 // taken down again and the error is an *UpError.
-func (l *Link) Up(ctx context.Context) (*Session, error) {
+func (l *Link) Up(ctx context.Context) (*Path, error) {
 	var fails []*TryError
 	wait := l.cfg.Backoff
 	for n := 1; n <= l.cfg.Attempts; n++ {
@@ -407,7 +407,7 @@ type try struct {
 	leftover Leftovers
 }
 
-func (l *Link) try(ctx context.Context, n int) (*Session, *TryError) {
+func (l *Link) try(ctx context.Context, n int) (*Path, *TryError) {
 	t := &try{link: l, n: n, leftover: Leftovers{Interface: l.cfg.Interface}}
 	s, step, err := t.up(ctx)
 	if err == nil {
@@ -431,7 +431,7 @@ func (t *try) record() error {
 	return t.link.journal.Record(t.leftover.clone())
 }
 
-func (t *try) up(ctx context.Context) (*Session, string, error) {
+func (t *try) up(ctx context.Context) (*Path, string, error) {
 	l := t.link
 	cfg := l.cfg
 	log := l.log.With("try", t.n, "interface", cfg.Interface)
@@ -547,7 +547,7 @@ func (t *try) up(ctx context.Context) (*Session, string, error) {
 	}
 	log.Info("link: path proven", "jump", jumpAddr, "via", via, "source", src)
 
-	s := &Session{
+	s := &Path{
 		Interface: info.name,
 		LocalIP:   info.local,
 		PeerIP:    info.peer,

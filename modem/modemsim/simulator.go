@@ -158,8 +158,8 @@ const (
 	modeData         // after ATD*99#: a data call until "+++"
 )
 
-// Sim is a simulated modem on a pseudo-terminal.
-type Sim struct {
+// Simulator is a simulated modem on a pseudo-terminal.
+type Simulator struct {
 	line *line
 	log  *slog.Logger
 	cfg  config
@@ -223,7 +223,7 @@ const (
 )
 
 // New starts a simulated modem on a new pseudo-terminal.
-func New(opts ...Option) (*Sim, error) {
+func New(opts ...Option) (*Simulator, error) {
 	gsmtables.Ready() // the SMS library's tables, before goroutines share them
 	cfg := config{
 		capacity:  30,
@@ -253,7 +253,7 @@ func New(opts ...Option) (*Sim, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Sim{
+	s := &Simulator{
 		line:       l,
 		log:        cfg.logger,
 		cfg:        cfg,
@@ -299,11 +299,11 @@ func mergeIdentity(id Identity) Identity {
 func validPIN(p string) bool { return len(p) >= 4 && len(p) <= 8 && isDigits(p) }
 
 // Path is the pty slave: what a client opens as its serial port.
-func (s *Sim) Path() string { return s.line.path }
+func (s *Simulator) Path() string { return s.line.path }
 
 // Close stops the simulator and closes the pty. It is idempotent and waits
 // for its goroutines.
-func (s *Sim) Close() error {
+func (s *Simulator) Close() error {
 	var err error
 	s.once.Do(func() {
 		s.mu.Lock()
@@ -320,7 +320,7 @@ func (s *Sim) Close() error {
 }
 
 // serve reads the line and answers, until Close.
-func (s *Sim) serve() {
+func (s *Simulator) serve() {
 	defer s.wg.Done()
 	b := make([]byte, 512)
 	hungUp := false
@@ -359,7 +359,7 @@ func (s *Sim) serve() {
 // noticed the hang-up (within hangupPoll) may still read the previous
 // client's unread output, as with a real modem's buffered bytes: clients
 // drain the line after opening it.
-func (s *Sim) hangup() {
+func (s *Simulator) hangup() {
 	s.line.flushStale()
 	s.mu.Lock()
 	s.mode, s.buf, s.plusCount = modeCommand, s.buf[:0], 0
@@ -372,7 +372,7 @@ func (s *Sim) hangup() {
 }
 
 // Stored returns the occupied storage indexes.
-func (s *Sim) Stored() []int {
+func (s *Simulator) Stored() []int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []int
@@ -386,7 +386,7 @@ func (s *Sim) Stored() []int {
 
 // StoredPDU returns the TPDU stored at index and its 27.005 status
 // (0 unread, 1 read), or ok false for an empty slot.
-func (s *Sim) StoredPDU(index int) (pdu []byte, stat int, ok bool) {
+func (s *Simulator) StoredPDU(index int) (pdu []byte, stat int, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if index < 0 || index >= len(s.slots) || !s.slots[index].used {
@@ -396,14 +396,14 @@ func (s *Sim) StoredPDU(index int) (pdu []byte, stat int, ok bool) {
 }
 
 // Dropped is how many parts arrived while storage was full.
-func (s *Sim) Dropped() int {
+func (s *Simulator) Dropped() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.dropped
 }
 
 // Sent returns the messages clients sent, in order.
-func (s *Sim) Sent() []Sent {
+func (s *Simulator) Sent() []Sent {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Sent(nil), s.sent...)
@@ -411,7 +411,7 @@ func (s *Sim) Sent() []Sent {
 
 // WaitSent waits until at least n messages have been sent, and returns
 // them all.
-func (s *Sim) WaitSent(ctx context.Context, n int) ([]Sent, error) {
+func (s *Simulator) WaitSent(ctx context.Context, n int) ([]Sent, error) {
 	for {
 		s.mu.Lock()
 		if len(s.sent) >= n {
@@ -431,7 +431,7 @@ func (s *Sim) WaitSent(ctx context.Context, n int) ([]Sent, error) {
 	}
 }
 
-func (s *Sim) addSentLocked(m Sent) {
+func (s *Simulator) addSentLocked(m Sent) {
 	s.sent = append(s.sent, m)
 	close(s.sentWake)
 	s.sentWake = make(chan struct{})
@@ -486,19 +486,19 @@ func WithConcatRef(ref int) DeliverOption { return func(c *deliverConfig) { c.re
 // as on a real SIM), and "+CMTI" is emitted per stored part when +CNMI asks
 // for it. It returns the storage indexes used, and an error wrapping
 // ErrStorageFull when parts were dropped.
-func (s *Sim) Deliver(from, text string, opts ...DeliverOption) ([]int, error) {
+func (s *Simulator) Deliver(from, text string, opts ...DeliverOption) ([]int, error) {
 	return s.deliver(from, text, nil, opts)
 }
 
 // DeliverData delivers 8-bit data (DCS 8-bit), concatenated when long.
-func (s *Sim) DeliverData(from string, data []byte, opts ...DeliverOption) ([]int, error) {
+func (s *Simulator) DeliverData(from string, data []byte, opts ...DeliverOption) ([]int, error) {
 	if data == nil {
 		data = []byte{}
 	}
 	return s.deliver(from, "", data, opts)
 }
 
-func (s *Sim) deliver(from, text string, data []byte, opts []DeliverOption) ([]int, error) {
+func (s *Simulator) deliver(from, text string, data []byte, opts []DeliverOption) ([]int, error) {
 	cfg := deliverConfig{ton: -1, ref: -1}
 	for _, o := range opts {
 		o(&cfg)
@@ -530,7 +530,7 @@ func (s *Sim) deliver(from, text string, data []byte, opts []DeliverOption) ([]i
 
 // DeliverPDU stores one SMS-DELIVER TPDU as given (no SMSC prefix), e.g.
 // one built by hand to test a decoder. It returns the storage index.
-func (s *Sim) DeliverPDU(tpdu []byte) (int, error) {
+func (s *Simulator) DeliverPDU(tpdu []byte) (int, error) {
 	if _, err := deliverText(tpdu); err != nil {
 		return -1, fmt.Errorf("modemsim: deliver PDU: %w", err)
 	}
@@ -541,7 +541,7 @@ func (s *Sim) DeliverPDU(tpdu []byte) (int, error) {
 	return idx[0], nil
 }
 
-func (s *Sim) store(pdus [][]byte) ([]int, error) {
+func (s *Simulator) store(pdus [][]byte) ([]int, error) {
 	var idx []int
 	var urcs []string
 	dropped := 0
@@ -568,7 +568,7 @@ func (s *Sim) store(pdus [][]byte) ([]int, error) {
 	return idx, nil
 }
 
-func (s *Sim) freeSlotLocked() int {
+func (s *Simulator) freeSlotLocked() int {
 	for i := range s.slots {
 		if !s.slots[i].used {
 			return i
@@ -582,7 +582,7 @@ func (s *Sim) freeSlotLocked() int {
 const maxPending = 64
 
 // urc emits unsolicited lines now, or after the reply being written.
-func (s *Sim) urc(lines ...string) {
+func (s *Simulator) urc(lines ...string) {
 	if len(lines) == 0 {
 		return
 	}
@@ -598,18 +598,18 @@ func (s *Sim) urc(lines ...string) {
 	s.writeLines(lines...)
 }
 
-func (s *Sim) quietLocked() bool {
+func (s *Simulator) quietLocked() bool {
 	return s.silent || time.Now().Before(s.bootUntil)
 }
 
 // takePendingLocked returns the held-back URCs.
-func (s *Sim) takePendingLocked() []string {
+func (s *Simulator) takePendingLocked() []string {
 	p := s.pending
 	s.pending = nil
 	return p
 }
 
-func (s *Sim) writeLines(lines ...string) {
+func (s *Simulator) writeLines(lines ...string) {
 	var b []byte
 	for _, l := range lines {
 		b = append(b, "\r\n"...)
@@ -623,15 +623,15 @@ func (s *Sim) writeLines(lines ...string) {
 // +CREG, ^BOOT) between a command's echo and its reply, and between the
 // entries of multi-line replies. ^CURC=0 silences the Huawei (^) ones, as
 // on the real modem.
-func (s *Sim) SetNoise(on bool) { s.mu.Lock(); s.noise = on; s.mu.Unlock() }
+func (s *Simulator) SetNoise(on bool) { s.mu.Lock(); s.noise = on; s.mu.Unlock() }
 
 // SetDelay delays every final result code by d: a slow modem.
-func (s *Sim) SetDelay(d time.Duration) { s.mu.Lock(); s.delay = d; s.mu.Unlock() }
+func (s *Simulator) SetDelay(d time.Duration) { s.mu.Lock(); s.delay = d; s.mu.Unlock() }
 
 // SetSilent makes the modem read everything and answer nothing (a hung
 // modem) until turned off. Messages delivered meanwhile are stored, their
 // URCs lost.
-func (s *Sim) SetSilent(on bool) {
+func (s *Simulator) SetSilent(on bool) {
 	s.mu.Lock()
 	s.silent = on
 	if on {
@@ -641,12 +641,12 @@ func (s *Sim) SetSilent(on bool) {
 }
 
 // InjectGarbage writes raw bytes on the line, as a glitching modem does.
-func (s *Sim) InjectGarbage(b []byte) { s.line.write(b) }
+func (s *Simulator) InjectGarbage(b []byte) { s.line.write(b) }
 
 // Reset is AT+CFUN=1,1 or a power cycle: the line goes quiet for a moment
 // (input is lost), then boot noise; settings return to power-on, the SIM
 // asks for its PIN again. Storage survives (it is on the SIM).
-func (s *Sim) Reset() {
+func (s *Simulator) Reset() {
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
@@ -677,7 +677,7 @@ func (s *Sim) Reset() {
 	}()
 }
 
-func (s *Sim) resetLocked() {
+func (s *Simulator) resetLocked() {
 	s.settings = powerOn()
 	s.mode, s.buf, s.plusCount = modeCommand, s.buf[:0], 0
 	s.pending = nil
@@ -689,22 +689,22 @@ func (s *Sim) resetLocked() {
 }
 
 // SetSignal sets the +CSQ rssi (0-31, 99 unknown).
-func (s *Sim) SetSignal(csq int) { s.mu.Lock(); s.csq = csq; s.mu.Unlock() }
+func (s *Simulator) SetSignal(csq int) { s.mu.Lock(); s.csq = csq; s.mu.Unlock() }
 
 // SetRegistration sets the +CREG/+CGREG stat (0 not registered, 1 home,
 // 2 searching, 3 denied, 4 unknown, 5 roaming).
-func (s *Sim) SetRegistration(stat int) { s.mu.Lock(); s.reg = stat; s.mu.Unlock() }
+func (s *Simulator) SetRegistration(stat int) { s.mu.Lock(); s.reg = stat; s.mu.Unlock() }
 
 // SetOperator sets the network operator's name.
-func (s *Sim) SetOperator(name string) { s.mu.Lock(); s.operator = name; s.mu.Unlock() }
+func (s *Simulator) SetOperator(name string) { s.mu.Lock(); s.operator = name; s.mu.Unlock() }
 
 // SetIdentity changes the modem's identity (e.g. a SIM swap); empty
 // fields keep DefaultIdentity's.
-func (s *Sim) SetIdentity(id Identity) { s.mu.Lock(); s.identity = mergeIdentity(id); s.mu.Unlock() }
+func (s *Simulator) SetIdentity(id Identity) { s.mu.Lock(); s.identity = mergeIdentity(id); s.mu.Unlock() }
 
 // SetPIN locks the SIM with pin from the next reset on ("" removes the
 // lock at once).
-func (s *Sim) SetPIN(pin string) error {
+func (s *Simulator) SetPIN(pin string) error {
 	if pin != "" && !validPIN(pin) {
 		return errors.New("modemsim: PIN: want 4 to 8 digits")
 	}
@@ -733,7 +733,7 @@ type Status struct {
 }
 
 // Status reports the simulator's state.
-func (s *Sim) Status() Status {
+func (s *Simulator) Status() Status {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := Status{

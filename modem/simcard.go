@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// simState is what the session knows of the SIM. The PIN rules: send it
+// simState is what the modem knows of the SIM card. The PIN rules: send it
 // only when the SIM asks, never the same PIN again once rejected (a
 // changed PIN file gets one try), never with the last try left (the next
 // failure would need the PUK).

@@ -20,7 +20,7 @@ import (
 // Integration tests: the real serial path (serialport over a pty) and
 // the AT engine against the modem simulator.
 
-func newSim(t *testing.T, opts ...modemsim.Option) *modemsim.Sim {
+func newSimulator(t *testing.T, opts ...modemsim.Option) *modemsim.Simulator {
 	t.Helper()
 	opts = append([]modemsim.Option{modemsim.WithBootQuiet(50 * time.Millisecond)}, opts...)
 	s, err := modemsim.New(opts...)
@@ -39,7 +39,7 @@ func fast(o *options) {
 	o.backoff = 10 * time.Millisecond
 }
 
-func openSim(t *testing.T, s *modemsim.Sim, opts ...Option) *Modem {
+func openSimulated(t *testing.T, s *modemsim.Simulator, opts ...Option) *Modem {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -67,9 +67,9 @@ func pinFile(t *testing.T, pin string) string {
 }
 
 func TestOpenSetsUpModemThroughNoise(t *testing.T) {
-	s := newSim(t)
+	s := newSimulator(t)
 	s.SetNoise(true)
-	m := openSim(t, s, WithIndications(true))
+	m := openSimulated(t, s, WithIndications(true))
 	st := s.Status()
 	if st.Echo || st.CMGF != 0 || st.CMEE != 2 || st.CNMI != [2]int{2, 1} {
 		t.Errorf("sim status after Open: %+v; want echo off, PDU mode, CMEE 2, CNMI 2,1", st)
@@ -99,9 +99,9 @@ func TestOpenSetsUpModemThroughNoise(t *testing.T) {
 }
 
 func TestMessagesThroughNoise(t *testing.T) {
-	s := newSim(t)
+	s := newSimulator(t)
 	s.SetNoise(true)
-	m := openSim(t, s)
+	m := openSimulated(t, s)
 	ctx := testCtx(t)
 	long := strings.Repeat("Reassemble me in order, please. ", 10)
 	longIdx, err := s.Deliver("+46701234567", long, modemsim.WithPartOrder([]int{3, 1, 2}))
@@ -157,8 +157,8 @@ func TestMessagesThroughNoise(t *testing.T) {
 }
 
 func TestLateAnswerDoesNotAnswerNextCommand(t *testing.T) {
-	s := newSim(t)
-	m := openSim(t, s, WithCommandTimeout(300*time.Millisecond))
+	s := newSimulator(t)
+	m := openSimulated(t, s, WithCommandTimeout(300*time.Millisecond))
 	ctx := testCtx(t)
 	if _, err := s.Deliver("+46701234567", "still here"); err != nil {
 		t.Fatal(err)
@@ -183,8 +183,8 @@ func TestLateAnswerDoesNotAnswerNextCommand(t *testing.T) {
 }
 
 func TestSilenceThenAnswersAgain(t *testing.T) {
-	s := newSim(t)
-	m := openSim(t, s, WithCommandTimeout(300*time.Millisecond),
+	s := newSimulator(t)
+	m := openSimulated(t, s, WithCommandTimeout(300*time.Millisecond),
 		func(o *options) { o.resyncWait = 500 * time.Millisecond })
 	ctx := testCtx(t)
 	s.SetSilent(true)
@@ -204,9 +204,9 @@ func TestSilenceThenAnswersAgain(t *testing.T) {
 }
 
 func TestRecoveryLadder(t *testing.T) {
-	s := newSim(t)
+	s := newSimulator(t)
 	var ran atomic.Int32
-	m := openSim(t, s, WithCommandTimeout(200*time.Millisecond), WithRecoveryCommand([]string{"power-cycle"}),
+	m := openSimulated(t, s, WithCommandTimeout(200*time.Millisecond), WithRecoveryCommand([]string{"power-cycle"}),
 		func(o *options) {
 			o.resyncWait = 300 * time.Millisecond
 			o.runCmd = func(ctx context.Context, argv []string) error {
@@ -237,8 +237,8 @@ func TestRecoveryLadder(t *testing.T) {
 }
 
 func TestRecoveryWithoutCommandFails(t *testing.T) {
-	s := newSim(t)
-	m := openSim(t, s, WithCommandTimeout(200*time.Millisecond), func(o *options) { o.resyncWait = 300 * time.Millisecond })
+	s := newSimulator(t)
+	m := openSimulated(t, s, WithCommandTimeout(200*time.Millisecond), func(o *options) { o.resyncWait = 300 * time.Millisecond })
 	s.SetSilent(true)
 	err := m.Recover(testCtx(t))
 	if err == nil || !strings.Contains(err.Error(), "no recovery_command") {
@@ -247,8 +247,8 @@ func TestRecoveryWithoutCommandFails(t *testing.T) {
 }
 
 func TestGarbageOnTheLine(t *testing.T) {
-	s := newSim(t)
-	m := openSim(t, s)
+	s := newSimulator(t)
+	m := openSimulated(t, s)
 	ctx := testCtx(t)
 	if _, err := s.Deliver("+46701234567", "through the noise"); err != nil {
 		t.Fatal(err)
@@ -268,8 +268,8 @@ func TestGarbageOnTheLine(t *testing.T) {
 
 func TestSIMPIN(t *testing.T) {
 	t.Run("right PIN entered once", func(t *testing.T) {
-		s := newSim(t, modemsim.WithPIN("1234"))
-		m := openSim(t, s, WithPINFile(pinFile(t, "1234")))
+		s := newSimulator(t, modemsim.WithPIN("1234"))
+		m := openSimulated(t, s, WithPINFile(pinFile(t, "1234")))
 		in, err := m.Info(testCtx(t))
 		if err != nil || in.SIM != SIMReady || in.IMSI == "" {
 			t.Fatalf("info %+v, %v; want SIM ready", in, err)
@@ -288,8 +288,8 @@ func TestSIMPIN(t *testing.T) {
 		}
 	})
 	t.Run("wrong PIN never retried", func(t *testing.T) {
-		s := newSim(t, modemsim.WithPIN("1234"))
-		m := openSim(t, s, WithPINFile(pinFile(t, "0000")))
+		s := newSimulator(t, modemsim.WithPIN("1234"))
+		m := openSimulated(t, s, WithPINFile(pinFile(t, "0000")))
 		ctx := testCtx(t)
 		in, err := m.Info(ctx)
 		if err != nil || in.SIM != SIMPIN || in.PINAttempts != 2 || !strings.Contains(in.SIMReason, "rejected") {
@@ -309,8 +309,8 @@ func TestSIMPIN(t *testing.T) {
 		}
 	})
 	t.Run("no PIN file", func(t *testing.T) {
-		s := newSim(t, modemsim.WithPIN("1234"))
-		m := openSim(t, s)
+		s := newSimulator(t, modemsim.WithPIN("1234"))
+		m := openSimulated(t, s)
 		in, err := m.Info(testCtx(t))
 		if err != nil || in.SIM != SIMPIN || in.PINAttempts != 3 || !strings.Contains(in.SIMReason, "no PIN file") {
 			t.Errorf("info %+v, %v", in, err)
@@ -319,8 +319,8 @@ func TestSIMPIN(t *testing.T) {
 }
 
 func TestStorageFullAndDelete(t *testing.T) {
-	s := newSim(t, modemsim.WithCapacity(3))
-	m := openSim(t, s)
+	s := newSimulator(t, modemsim.WithCapacity(3))
+	m := openSimulated(t, s)
 	ctx := testCtx(t)
 	for i := 0; i < 4; i++ {
 		s.Deliver("+46701234567", "msg "+string(rune('a'+i)))
@@ -354,9 +354,9 @@ func TestStorageFullAndDelete(t *testing.T) {
 }
 
 func TestIndications(t *testing.T) {
-	s := newSim(t)
+	s := newSimulator(t)
 	s.SetNoise(true)
-	m := openSim(t, s, WithIndications(true))
+	m := openSimulated(t, s, WithIndications(true))
 	idx, err := s.Deliver("+46701234567", "ping")
 	if err != nil {
 		t.Fatal(err)
@@ -379,9 +379,9 @@ func TestIndications(t *testing.T) {
 }
 
 func TestSend(t *testing.T) {
-	s := newSim(t)
+	s := newSimulator(t)
 	s.SetNoise(true)
-	m := openSim(t, s)
+	m := openSimulated(t, s)
 	ctx := testCtx(t)
 	long := strings.Repeat("Длинное сообщение ✓ ", 10) // 200 UCS-2 characters: 3 parts
 	if err := m.Send(ctx, "+46701234567", long); err != nil {
@@ -406,12 +406,12 @@ func TestSend(t *testing.T) {
 }
 
 func TestPortGone(t *testing.T) {
-	s := newSim(t)
+	s := newSimulator(t)
 	// Stands in for USB re-enumeration: the open port fails under the
 	// session, and the path is gone when Recover looks for it again.
 	var port io.ReadWriteCloser
 	var gone atomic.Bool
-	m := openSim(t, s, func(o *options) {
+	m := openSimulated(t, s, func(o *options) {
 		o.openPort = func(path string, baud int) (io.ReadWriteCloser, error) {
 			if gone.Load() {
 				return nil, fmt.Errorf("serialport: %s: no such device: %w", path, fs.ErrNotExist)
@@ -456,8 +456,8 @@ func TestOpenMissingPort(t *testing.T) {
 }
 
 func TestModemErrorsNameTheirMeaning(t *testing.T) {
-	s := newSim(t)
-	m := openSim(t, s)
+	s := newSimulator(t)
+	m := openSimulated(t, s)
 	ctx := testCtx(t)
 	m.mu.Lock()
 	_, err := m.command(ctx, "+CMGR=250", m.o.cmdTimeout)

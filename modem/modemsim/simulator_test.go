@@ -6,7 +6,7 @@ import (
 )
 
 func TestEcho(t *testing.T) {
-	s := newSim(t)
+	s := newSimulator(t)
 	c := dial(t, s)
 	steps := []struct{ send, want string }{
 		{"AT", "AT\r\r\nOK\r\n"},
@@ -26,7 +26,7 @@ func TestEcho(t *testing.T) {
 }
 
 func TestCommands(t *testing.T) {
-	s := newSim(t, WithIdentity(Identity{IMEI: "861234567890123"}))
+	s := newSimulator(t, WithIdentity(Identity{IMEI: "861234567890123"}))
 	c := quietClient(t, s)
 	tests := []struct {
 		cmd  string
@@ -109,7 +109,7 @@ func TestCommands(t *testing.T) {
 }
 
 func TestCMEE(t *testing.T) {
-	s := newSim(t)
+	s := newSimulator(t)
 	c := quietClient(t, s)
 	for _, tt := range []struct{ mode, want string }{
 		{"0", "ERROR"},
@@ -124,7 +124,7 @@ func TestCMEE(t *testing.T) {
 }
 
 func TestNotAnATLine(t *testing.T) {
-	s := newSim(t)
+	s := newSimulator(t)
 	c := quietClient(t, s)
 	c.send("hello\r")
 	if got := c.cmd("AT"); got != "\r\nOK\r\n" {
@@ -137,7 +137,7 @@ func TestNotAnATLine(t *testing.T) {
 }
 
 func TestDataCall(t *testing.T) {
-	s := newSim(t)
+	s := newSimulator(t)
 	c := quietClient(t, s)
 	if got := c.cmd("ATD*99#"); got != "\r\nCONNECT\r\n" {
 		t.Fatalf("ATD*99#: %q", got)
