@@ -21,7 +21,7 @@ type Modem struct {
 	o    options
 
 	mu     sync.Mutex // one operation at a time; guards the fields below
-	s      *atConn   // nil while the port is not open
+	s      *atConn    // nil while the port is not open
 	closed bool
 	sim    simState
 	refs   refCounter // concatenation references of sent messages

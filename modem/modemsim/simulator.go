@@ -700,7 +700,11 @@ func (s *Simulator) SetOperator(name string) { s.mu.Lock(); s.operator = name; s
 
 // SetIdentity changes the modem's identity (e.g. a SIM swap); empty
 // fields keep DefaultIdentity's.
-func (s *Simulator) SetIdentity(id Identity) { s.mu.Lock(); s.identity = mergeIdentity(id); s.mu.Unlock() }
+func (s *Simulator) SetIdentity(id Identity) {
+	s.mu.Lock()
+	s.identity = mergeIdentity(id)
+	s.mu.Unlock()
+}
 
 // SetPIN locks the SIM with pin from the next reset on ("" removes the
 // lock at once).

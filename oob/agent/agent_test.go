@@ -40,10 +40,10 @@ const (
 )
 
 type inProcess struct {
-	sim      *modemsim.Simulator
-	cfg      *config.Config
-	stateDir string
-	socket   string
+	simulator *modemsim.Simulator
+	cfg       *config.Config
+	stateDir  string
+	socket    string
 }
 
 // ipSetup changes the in-process agent's world before it starts.
@@ -57,11 +57,11 @@ type ipSetup struct {
 func startInProcess(t *testing.T, opts ...ipSetup) *inProcess {
 	t.Helper()
 	dir := t.TempDir()
-	sim, err := modemsim.New()
+	simulator, err := modemsim.New()
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { sim.Close() })
+	t.Cleanup(func() { simulator.Close() })
 
 	_, priv, _ := ed25519.GenerateKey(rand.Reader)
 	signer, _ := gossh.NewSignerFromKey(priv)
@@ -123,7 +123,7 @@ tunnel:
       local: %s
 notify:
   sms: [%q]
-`, stateDir, sim.Path(), owner, dir, jump.Addr(), dir, dir, box.Addr(), extra) + extraYAML
+`, stateDir, simulator.Path(), owner, dir, jump.Addr(), dir, dir, box.Addr(), extra) + extraYAML
 	path := filepath.Join(dir, "oobd.yaml")
 	noErr(t, os.WriteFile(path, []byte(yaml), 0o600))
 	cfg, err := config.Load(path)
@@ -144,7 +144,7 @@ notify:
 			t.Errorf("agent: %v", err)
 		}
 	})
-	p := &inProcess{sim: sim, cfg: cfg, stateDir: stateDir, socket: control.SocketPath(stateDir)}
+	p := &inProcess{simulator: simulator, cfg: cfg, stateDir: stateDir, socket: control.SocketPath(stateDir)}
 	// The socket is there once Run has started the agent's parts.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -206,7 +206,7 @@ func TestLocalOperatorUpDownAndDrill(t *testing.T) {
 	// The "link down" SMS of a local session goes to notify.sms.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	sent, err := p.sim.WaitSent(ctx, 1)
+	sent, err := p.simulator.WaitSent(ctx, 1)
 	noErr(t, err)
 	if sent[0].To != extra || !strings.Contains(sent[0].Text, "DOWN") || !strings.Contains(sent[0].Text, "local operator") {
 		t.Errorf("link down SMS: %+v", sent[0])
@@ -226,10 +226,10 @@ func TestLocalOperatorUpDownAndDrill(t *testing.T) {
 	}
 
 	// A status text is answered with the diagnosis, and the drill sent no SMS.
-	if _, err := p.sim.Deliver(owner, secret+" status"); err != nil {
+	if _, err := p.simulator.Deliver(owner, secret+" status"); err != nil {
 		t.Fatal(err)
 	}
-	sent, err = p.sim.WaitSent(ctx, 2)
+	sent, err = p.simulator.WaitSent(ctx, 2)
 	noErr(t, err)
 	if sent[1].To != owner || !strings.Contains(sent[1].Text, "drill") || len(sent[1].Text) > 160 {
 		t.Errorf("status reply: %+v", sent[1])

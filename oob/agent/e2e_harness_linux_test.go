@@ -116,21 +116,21 @@ type setup struct {
 
 // world is one test's topology, servers, config and running agent.
 type world struct {
-	t        *testing.T
-	s        setup
-	tp       *netnstest.Topology
-	dir      string
-	stateDir string
-	cfgPath  string
-	counter  string
-	sim      *modemsim.Simulator
-	jump     *sshdtest.Server
-	box      *sshdtest.Server
-	push     *fakePushover
-	dns      *netnstest.DNSServer
-	sshCfg   string // the owner's ssh_config
-	agent    *agentProc
-	agents   []*agentProc // every oobd run, for the secret check
+	t         *testing.T
+	s         setup
+	tp        *netnstest.Topology
+	dir       string
+	stateDir  string
+	cfgPath   string
+	counter   string
+	simulator *modemsim.Simulator
+	jump      *sshdtest.Server
+	box       *sshdtest.Server
+	push      *fakePushover
+	dns       *netnstest.DNSServer
+	sshCfg    string // the owner's ssh_config
+	agent     *agentProc
+	agents    []*agentProc // every oobd run, for the secret check
 }
 
 func newWorld(t *testing.T, s setup) *world {
@@ -224,9 +224,9 @@ func newWorld(t *testing.T, s setup) *world {
 	t.Cleanup(w.push.Close)
 
 	simOpts := append([]modemsim.Option{}, s.simOpts...)
-	w.sim, err = modemsim.New(simOpts...)
+	w.simulator, err = modemsim.New(simOpts...)
 	must(t, err)
-	t.Cleanup(func() { w.sim.Close() })
+	t.Cleanup(func() { w.simulator.Close() })
 
 	secretPath := sshdtest.WriteFile(t, w.dir, "secret", e2eSecret+"\n")
 	tokenPath := sshdtest.WriteFile(t, w.dir, "pushover.token", e2eToken+"\n")
@@ -275,7 +275,7 @@ notify:
     token_file: %s
     user_key: %s
     api_url: %s
-`, w.stateDir, w.sim.Path(), dataPort, s.commandTimeout, s.schedule, e2eOwner, secretPath,
+`, w.stateDir, w.simulator.Path(), dataPort, s.commandTimeout, s.schedule, e2eOwner, secretPath,
 		yamlList(up), dns, s.attempts, s.duration,
 		net.JoinHostPort(jumpHost, "22"), w.jump.User, agentKey, khPath,
 		fwd, boxPort, tokenPath, e2eUserKey, w.push.URL())
@@ -345,7 +345,7 @@ func (w *world) stopAll() {
 // text delivers an SMS from the owner.
 func (w *world) text(body string) {
 	w.t.Helper()
-	if _, err := w.sim.Deliver(e2eOwner, body); err != nil {
+	if _, err := w.simulator.Deliver(e2eOwner, body); err != nil {
 		w.t.Fatalf("deliver %q: %v", redact(body), err)
 	}
 }
@@ -365,9 +365,9 @@ func (w *world) waitPush(d time.Duration, title string) push {
 // waitSMS waits for the n-th SMS oobd sends (1-based) and returns it.
 func (w *world) waitSMS(d time.Duration, n int) modemsim.Sent {
 	w.t.Helper()
-	sent, err := w.sim.WaitSent(ctxFor(w.t, d), n)
+	sent, err := w.simulator.WaitSent(ctxFor(w.t, d), n)
 	if err != nil {
-		w.t.Fatalf("SMS #%d: %v (sent so far: %v)", n, err, w.sim.Sent())
+		w.t.Fatalf("SMS #%d: %v (sent so far: %v)", n, err, w.simulator.Sent())
 	}
 	return sent[n-1]
 }

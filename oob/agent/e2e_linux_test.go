@@ -175,8 +175,8 @@ func TestE2ESSHDRestart(t *testing.T) {
 		return st.Session.Active && st.Session.Reconnects >= 1
 	})
 	w.assertOwnerGetsIn(60*time.Second, remotePort)
-	if n := len(w.sim.Sent()); n != 0 {
-		t.Errorf("SMS sent before the end: %v", w.sim.Sent())
+	if n := len(w.simulator.Sent()); n != 0 {
+		t.Errorf("SMS sent before the end: %v", w.simulator.Sent())
 	}
 	w.down(1)
 	w.assertClean()
@@ -201,8 +201,8 @@ func TestE2EDialerDiesRedial(t *testing.T) {
 	if !st.Session.Active {
 		t.Errorf("session not active after the redial: %+v", st.Session)
 	}
-	if n := len(w.sim.Sent()); n != 0 {
-		t.Errorf("SMS sent before the end: %v", w.sim.Sent())
+	if n := len(w.simulator.Sent()); n != 0 {
+		t.Errorf("SMS sent before the end: %v", w.simulator.Sent())
 	}
 	w.down(1)
 	w.assertClean()
@@ -258,7 +258,7 @@ func TestE2ESIGTERM(t *testing.T) {
 		t.Errorf("oobd exited %d after SIGTERM, want 0", code)
 	}
 	w.assertClean()
-	sent := w.sim.Sent()
+	sent := w.simulator.Sent()
 	if len(sent) != 1 || sent[0].To != e2eOwner || !strings.Contains(sent[0].Text, "DOWN") {
 		t.Errorf("after SIGTERM, want one link down SMS to the owner; sent %v", sent)
 	}
@@ -333,7 +333,7 @@ func TestE2EModemSilent(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, setup{schedule: "@every 3s"})
 	silentFrom := time.Now()
-	w.sim.SetSilent(true)
+	w.simulator.SetSilent(true)
 	// Silent for about 20 s, and at least until the agent has noticed (its
 	// poll's commands time out and it starts the recovery).
 	if !w.agent.log.wait(ctxFor(t, 90*time.Second), "modem not answering", 1) {
@@ -341,7 +341,7 @@ func TestE2EModemSilent(t *testing.T) {
 	}
 	time.Sleep(time.Until(silentFrom.Add(20 * time.Second)))
 	t.Logf("modem silent for %v", time.Since(silentFrom).Round(time.Second))
-	w.sim.SetSilent(false)
+	w.simulator.SetSilent(false)
 	w.text(e2eSecret)
 	p, err := w.push.wait(ctxFor(t, 3*time.Minute), "link up")
 	if err != nil {
@@ -377,22 +377,22 @@ func TestE2EStorageFull(t *testing.T) {
 				{"+15551234567", "WIN A PRIZE NOW"},
 			}
 			for _, j := range junk {
-				if _, err := w.sim.Deliver(j.from, j.text); err != nil {
+				if _, err := w.simulator.Deliver(j.from, j.text); err != nil {
 					w.t.Fatalf("deliver junk: %v", err)
 				}
 			}
-			if _, err := w.sim.DeliverData(e2eStranger, []byte{0x00, 0xff, 0x13, 0x37}); err != nil {
+			if _, err := w.simulator.DeliverData(e2eStranger, []byte{0x00, 0xff, 0x13, 0x37}); err != nil {
 				w.t.Fatalf("deliver binary junk: %v", err)
 			}
-			if _, err := w.sim.Deliver(e2eOwner, e2eSecret); !errors.Is(err, modemsim.ErrStorageFull) {
+			if _, err := w.simulator.Deliver(e2eOwner, e2eSecret); !errors.Is(err, modemsim.ErrStorageFull) {
 				w.t.Fatalf("storage not full before the start: %v", err)
 			}
 		},
 	})
 	deadline := time.Now().Add(60 * time.Second)
-	for len(w.sim.Stored()) > 0 {
+	for len(w.simulator.Stored()) > 0 {
 		if time.Now().After(deadline) {
-			t.Fatalf("junk still stored in slots %v", w.sim.Stored())
+			t.Fatalf("junk still stored in slots %v", w.simulator.Stored())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -401,7 +401,7 @@ func TestE2EStorageFull(t *testing.T) {
 	if n := strings.Count(string(audit), "\n"); n < capacity {
 		t.Errorf("audit log has %d records, want at least %d:\n%s", n, capacity, audit)
 	}
-	if sent := w.sim.Sent(); len(sent) != 0 {
+	if sent := w.simulator.Sent(); len(sent) != 0 {
 		t.Errorf("junk was answered: %v", sent)
 	}
 	w.upAndIn(e2eSecret)

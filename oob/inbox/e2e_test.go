@@ -76,17 +76,17 @@ func (h *handler) Handle(ctx context.Context, req trigger.Request) inbox.Reply {
 }
 
 type e2e struct {
-	t       *testing.T
-	ctx     context.Context
-	dir     string
-	cfg     *config.Config
-	sim     *modemsim.Simulator
-	modem   *modem.Modem
-	poller  *inbox.Poller
-	audit   *notifyingAudit
-	handler *handler
-	logs    *syncBuffer
-	key     []byte
+	t         *testing.T
+	ctx       context.Context
+	dir       string
+	cfg       *config.Config
+	simulator *modemsim.Simulator
+	modem     *modem.Modem
+	poller    *inbox.Poller
+	audit     *notifyingAudit
+	handler   *handler
+	logs      *syncBuffer
+	key       []byte
 }
 
 func newE2E(t *testing.T, urc bool, schedule string) *e2e {
@@ -133,13 +133,13 @@ tunnel:
 	}
 	e.cfg, e.key = cfg, cfg.Secrets.TOTPKey
 
-	sim, err := modemsim.New(modemsim.WithBootQuiet(50*time.Millisecond), modemsim.WithLogger(logger))
+	simulator, err := modemsim.New(modemsim.WithBootQuiet(50*time.Millisecond), modemsim.WithLogger(logger))
 	if err != nil {
 		t.Fatalf("modemsim: %v", err)
 	}
-	t.Cleanup(func() { sim.Close() })
-	e.sim = sim
-	m, err := modem.Open(ctx, sim.Path(), modem.WithCommandTimeout(3*time.Second),
+	t.Cleanup(func() { simulator.Close() })
+	e.simulator = simulator
+	m, err := modem.Open(ctx, simulator.Path(), modem.WithCommandTimeout(3*time.Second),
 		modem.WithIndications(cfg.Trigger.URC), modem.WithLogger(logger))
 	if err != nil {
 		t.Fatalf("modem.Open: %v", err)
@@ -186,7 +186,7 @@ func (e *e2e) text(scts time.Time, verb string) string {
 
 func (e *e2e) deliver(from, text string, opts ...modemsim.DeliverOption) {
 	e.t.Helper()
-	if _, err := e.sim.Deliver(from, text, opts...); err != nil {
+	if _, err := e.simulator.Deliver(from, text, opts...); err != nil {
 		e.t.Fatalf("Deliver: %v", err)
 	}
 }
@@ -254,14 +254,14 @@ func TestE2EIndication(t *testing.T) {
 	if rec.Verdict != "accepted" || rec.Text != "<secret> <code> status" {
 		t.Errorf("audit %+v", rec)
 	}
-	sent, err := e.sim.WaitSent(e.ctx, 1)
+	sent, err := e.simulator.WaitSent(e.ctx, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if sent[0].To != e2eOwner || sent[0].Text != e.handler.reply {
 		t.Errorf("reply %+v", sent[0])
 	}
-	if s := e.sim.Stored(); len(s) != 0 {
+	if s := e.simulator.Stored(); len(s) != 0 {
 		t.Errorf("still stored: %v", s)
 	}
 	// The same text again is a replay: audited, deleted, not handled.
@@ -290,7 +290,7 @@ func TestE2EPoll(t *testing.T) {
 	if req.Verb != trigger.VerbUp || req.Duration != 45*time.Minute {
 		t.Fatalf("request %+v", req)
 	}
-	if s := e.sim.Stored(); len(s) != 0 {
+	if s := e.simulator.Stored(); len(s) != 0 {
 		t.Errorf("still stored: %v", s)
 	}
 	e.assertNoSecret()
@@ -304,7 +304,7 @@ func TestE2EJunk(t *testing.T) {
 	now := time.Now()
 	e.deliver("+15550001111", e.text(now, "up"), modemsim.WithSCTS(now))
 	e.deliver("BANK", "Your code is 1234", modemsim.WithSCTS(now))
-	if _, err := e.sim.DeliverData(e2eOwner, []byte{0x00, 0xff, 0x13, 0x37}, modemsim.WithSCTS(now)); err != nil {
+	if _, err := e.simulator.DeliverData(e2eOwner, []byte{0x00, 0xff, 0x13, 0x37}, modemsim.WithSCTS(now)); err != nil {
 		t.Fatal(err)
 	}
 	e.deliver(e2eOwner, "\x1b\x00 garbage ¤¤ "+strings.Repeat("z", 30), modemsim.WithSCTS(now))
@@ -328,7 +328,7 @@ func TestE2EJunk(t *testing.T) {
 			break
 		}
 	}
-	if s := e.sim.Stored(); len(s) != 0 {
+	if s := e.simulator.Stored(); len(s) != 0 {
 		t.Errorf("still stored: %v", s)
 	}
 	// A valid text now: the handler sees only it, and only it is answered.
@@ -336,7 +336,7 @@ func TestE2EJunk(t *testing.T) {
 	if req := e.waitRequest(); req.Verb != trigger.VerbStatus {
 		t.Errorf("request %+v", req)
 	}
-	sent, err := e.sim.WaitSent(e.ctx, 1)
+	sent, err := e.simulator.WaitSent(e.ctx, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
