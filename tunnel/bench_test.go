@@ -72,7 +72,7 @@ func BenchmarkForwardThroughput(b *testing.B) {
 	cfg := jump.config(b, tunnel.Forward{Remote: "localhost:0", Local: box.Addr()})
 	cfg.Logger = nil
 	tun := startTunnel(b, cfg)
-	throughput(b, tun.Status().Forwards[0].Port)
+	throughput(b, tun.Status().Forwards[0].BoundPort)
 }
 
 // BenchmarkForwardThroughputOpenSSH: the same bytes through OpenSSH's own

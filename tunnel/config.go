@@ -17,12 +17,16 @@ const (
 
 // Forward is one remote forward: Remote is listened on by the jump host,
 // Local is where this box connects each forwarded connection to.
+//
+// It is the one declaration of a configured forward: oobd.yaml's
+// tunnel.forwards entries decode into it, and the state file, the control
+// socket and the notices carry it inside [BoundForward].
 type Forward struct {
 	// Remote is "host:port" on the jump host. The host is sent as written
 	// ("localhost" stays a name); port 0 lets the server pick.
-	Remote string
+	Remote string `json:"remote" yaml:"remote"`
 	// Local is "host:port" on this box.
-	Local string
+	Local string `json:"local" yaml:"local"`
 }
 
 // Config describes the tunnel.

@@ -200,7 +200,7 @@ func (c *conn) listen(ctx context.Context, i int, f Forward) (BoundForward, erro
 			t.lastPortMu.Unlock()
 			c.wg.Add(1)
 			go c.accept(i, ln)
-			return BoundForward{Forward: f, Port: bound}, nil
+			return BoundForward{Forward: f, BoundPort: bound}, nil
 		}
 		if !strings.Contains(err.Error(), "request denied by peer") {
 			return BoundForward{}, fmt.Errorf("tunnel: forward %s: %w", addr, err)

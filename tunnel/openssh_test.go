@@ -72,7 +72,7 @@ func TestOpenSSHLoginThroughForward(t *testing.T) {
 		Local:  box.Addr,
 	}))
 	st := tun.Status()
-	if len(st.Forwards) != 1 || st.Forwards[0].Port != port {
+	if len(st.Forwards) != 1 || st.Forwards[0].BoundPort != port {
 		t.Fatalf("bound forwards %+v, want port %d", st.Forwards, port)
 	}
 	res, err := tun.SelfCheck(context.Background())
@@ -214,7 +214,7 @@ func TestOpenSSHRestart(t *testing.T) {
 	restarted := time.Now()
 	jump.sshd.Restart()
 	up := ev.next(t, tunnel.StateUp)
-	if up.Reconnects != 1 || up.Forwards[0].Port != port {
+	if up.Reconnects != 1 || up.Forwards[0].BoundPort != port {
 		t.Fatalf("after restart: %+v", up)
 	}
 	if _, err := tun.SelfCheck(context.Background()); err != nil {
@@ -237,10 +237,10 @@ func TestOpenSSHPortZero(t *testing.T) {
 	tun := startTunnel(t, jump.config(t, tunnel.Forward{Remote: "localhost:0", Local: box.Addr()}),
 		tunnel.WithSelfCheckHold(200*time.Millisecond))
 	st := tun.Status()
-	if len(st.Forwards) != 1 || st.Forwards[0].Port == 0 {
+	if len(st.Forwards) != 1 || st.Forwards[0].BoundPort == 0 {
 		t.Fatalf("forwards %+v: want a real port", st.Forwards)
 	}
-	if got := roundTrip(t, st.Forwards[0].Port, "zero"); got != "got 4 bytes: zero" {
+	if got := roundTrip(t, st.Forwards[0].BoundPort, "zero"); got != "got 4 bytes: zero" {
 		t.Fatalf("answer %q", got)
 	}
 	if _, err := tun.SelfCheck(context.Background()); err != nil {

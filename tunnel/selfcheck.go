@@ -31,14 +31,14 @@ func (e *SelfCheckError) Error() string {
 		return fmt.Sprintf("tunnel: self-check failed at %q: %v", e.Step, e.Err)
 	}
 	return fmt.Sprintf("tunnel: self-check of %s (port %d) -> %s failed at %q: %v",
-		e.Forward.Remote, e.Forward.Port, e.Forward.Local, e.Step, e.Err)
+		e.Forward.Remote, e.Forward.BoundPort, e.Forward.Local, e.Step, e.Err)
 }
 
 func (e *SelfCheckError) Unwrap() error { return e.Err }
 
 // Summary is the reason in a few words, for an SMS.
 func (e *SelfCheckError) Summary() string {
-	return fmt.Sprintf("self-check of port %d failed: %s", e.Forward.Port, e.Step)
+	return fmt.Sprintf("self-check of port %d failed: %s", e.Forward.BoundPort, e.Step)
 }
 
 // CheckResult is what the self-check saw for one forward.
@@ -69,7 +69,7 @@ func (t *Tunnel) SelfCheck(ctx context.Context) ([]CheckResult, error) {
 			t.log.Warn("tunnel: self-check failed", "err", err)
 			return out, err
 		}
-		t.log.Info("tunnel: self-check passed", "forward", b.Remote, "port", b.Port, "banner", r.Banner, "first_bytes", r.FirstBytes)
+		t.log.Info("tunnel: self-check passed", "forward", b.Remote, "port", b.BoundPort, "banner", r.Banner, "first_bytes", r.FirstBytes)
 		out = append(out, r)
 	}
 	return out, nil
@@ -93,7 +93,7 @@ func (t *Tunnel) checkForward(ctx context.Context, c *conn, i int, b BoundForwar
 		return res, &SelfCheckError{Forward: b, Step: step, Err: err}
 	}
 	host, _, _ := net.SplitHostPort(b.Remote)
-	addr := net.JoinHostPort(jumpSideHost(host), strconv.Itoa(b.Port))
+	addr := net.JoinHostPort(jumpSideHost(host), strconv.Itoa(b.BoundPort))
 	before := t.accepted[i].Load()
 	t.setLocalErr(i, nil)
 

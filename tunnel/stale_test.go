@@ -123,8 +123,8 @@ func TestOpenSSHStalePortRetried(t *testing.T) {
 	cutAt := time.Now()
 	ev.next(t, tunnel.StateDown)
 	up := ev.next(t, tunnel.StateUp)
-	if up.Forwards[0].Port != port {
-		t.Fatalf("forward came back on %d, want %d", up.Forwards[0].Port, port)
+	if up.Forwards[0].BoundPort != port {
+		t.Fatalf("forward came back on %d, want %d", up.Forwards[0].BoundPort, port)
 	}
 	if _, err := tun.SelfCheck(context.Background()); err != nil {
 		t.Fatal(err)

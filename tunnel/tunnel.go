@@ -56,18 +56,20 @@ func (s State) String() string {
 	return "state(" + strconv.Itoa(int(s)) + ")"
 }
 
-// BoundForward is a forward as the jump host granted it.
+// BoundForward is a forward as the jump host granted it. Its JSON form
+// ({"remote", "local", "bound_port"}) is what state.json, `oobd status
+// --json` and the control socket show.
 type BoundForward struct {
 	Forward
-	// Port is the port the jump host listens on: the configured one, or the
-	// one it chose for port 0.
-	Port int
+	// BoundPort is the port the jump host listens on: the configured one,
+	// or the one it chose for port 0 (0 while not known).
+	BoundPort int `json:"bound_port"`
 }
 
 // RemoteAddr is "host:port" of the jump host's end, with the bound port.
 func (b BoundForward) RemoteAddr() string {
 	host, _, _ := net.SplitHostPort(b.Remote)
-	return net.JoinHostPort(host, strconv.Itoa(b.Port))
+	return net.JoinHostPort(host, strconv.Itoa(b.BoundPort))
 }
 
 // Event tells the caller the tunnel changed state.
@@ -324,7 +326,7 @@ func (t *Tunnel) up(c *conn) {
 	t.setState(StateUp, nil)
 	var attrs []any
 	for _, b := range c.bound {
-		attrs = append(attrs, slog.String("forward", fmt.Sprintf("%s(port %d) -> %s", b.Remote, b.Port, b.Local)))
+		attrs = append(attrs, slog.String("forward", fmt.Sprintf("%s(port %d) -> %s", b.Remote, b.BoundPort, b.Local)))
 	}
 	t.log.Info("tunnel: up", attrs...)
 }

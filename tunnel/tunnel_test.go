@@ -41,10 +41,10 @@ func TestForwardHalfCloseAndBytes(t *testing.T) {
 	_, cfg := inProcess(t, tunnel.Forward{Remote: "localhost:0", Local: target.Addr()})
 	tun := startTunnel(t, cfg)
 	st := tun.Status()
-	if st.State != tunnel.StateUp || len(st.Forwards) != 1 || st.Forwards[0].Port == 0 {
+	if st.State != tunnel.StateUp || len(st.Forwards) != 1 || st.Forwards[0].BoundPort == 0 {
 		t.Fatalf("status %+v", st)
 	}
-	port := st.Forwards[0].Port
+	port := st.Forwards[0].BoundPort
 	got := roundTrip(t, port, "hello")
 	if want := "got 5 bytes: hello"; got != want {
 		t.Fatalf("answer %q, want %q", got, want)
@@ -161,10 +161,10 @@ func TestReconnectKeepsPort(t *testing.T) {
 		t.Fatal("down event without a reason")
 	}
 	up := ev.next(t, tunnel.StateUp)
-	if up.Reconnects != 1 || up.Forwards[0].Port != first.Forwards[0].Port {
-		t.Fatalf("after reconnect: %+v, want reconnects 1 and port %d", up, first.Forwards[0].Port)
+	if up.Reconnects != 1 || up.Forwards[0].BoundPort != first.Forwards[0].BoundPort {
+		t.Fatalf("after reconnect: %+v, want reconnects 1 and port %d", up, first.Forwards[0].BoundPort)
 	}
-	if got := roundTrip(t, up.Forwards[0].Port, "again"); got != "got 5 bytes: again" {
+	if got := roundTrip(t, up.Forwards[0].BoundPort, "again"); got != "got 5 bytes: again" {
 		t.Fatalf("answer %q", got)
 	}
 	st := tun.Status()

@@ -12,6 +12,7 @@ import (
 
 	"github.com/oobd/oobd/oob/state"
 	"github.com/oobd/oobd/oob/totp"
+	"github.com/oobd/oobd/tunnel"
 )
 
 func runOobd(t *testing.T, args ...string) (stdout, stderr string, code int) {
@@ -124,7 +125,7 @@ func TestStatus(t *testing.T) {
 		s.LastPoll = now
 		s.Modem = state.Modem{OK: true, SignalDBm: -75, SignalKnown: true, Registration: "home", SIM: "ready"}
 		s.Session = state.Session{Active: true, RequestedBy: "+46701234567", Started: now, Until: now.Add(30 * time.Minute),
-			Interface: "ppp0", LocalIP: "10.64.0.2", Forwards: []state.Forward{{Remote: "localhost:0", Local: "localhost:22", BoundPort: 40123}}, Bytes: 12345}
+			Interface: "ppp0", LocalIP: "10.64.0.2", Forwards: []tunnel.BoundForward{{Forward: tunnel.Forward{Remote: "localhost:0", Local: "localhost:22"}, BoundPort: 40123}}, Bytes: 12345}
 		s.SetFailure(now.Add(-time.Hour), "dial", "PPP x3: no IP")
 	})
 	out, errs, code := runOobd(t, "status", "--config", path, "--json")
@@ -142,10 +143,14 @@ func TestStatus(t *testing.T) {
 			Active bool `json:"active"`
 		} `json:"lockout"`
 		Session struct {
-			Active   bool            `json:"active"`
-			Until    string          `json:"until"`
-			Forwards []state.Forward `json:"forwards"`
-			Bytes    int64           `json:"bytes"`
+			Active   bool   `json:"active"`
+			Until    string `json:"until"`
+			Forwards []struct {
+				Remote    string `json:"remote"`
+				Local     string `json:"local"`
+				BoundPort int    `json:"bound_port"`
+			} `json:"forwards"`
+			Bytes int64 `json:"bytes"`
 		} `json:"session"`
 		LastFailure struct{ Step, Reason string } `json:"last_failure"`
 	}

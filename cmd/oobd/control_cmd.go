@@ -33,12 +33,10 @@ func runUp(ctx context.Context, env *cmdEnv, args []string) error {
 		fmt.Fprintln(env.stdout, resp.Message)
 	}
 	fmt.Fprintf(env.stdout, "session up until %s\n", resp.Until.Local().Format(time.RFC3339))
-	var fw []notify.Forward
 	for _, f := range resp.Forwards {
 		fmt.Fprintf(env.stdout, "forward %s (bound port %d) -> %s\n", f.Remote, f.BoundPort, f.Local)
-		fw = append(fw, notify.Forward{Remote: f.Remote, BoundPort: f.BoundPort, Local: f.Local})
 	}
-	if line := notify.SSHLine(resp.JumpHost, fw, ""); line != "" {
+	if line := notify.SSHLine(resp.JumpHost, resp.Forwards, ""); line != "" {
 		fmt.Fprintf(env.stdout, "log in: %s\n", line)
 	}
 	return nil

@@ -39,19 +39,11 @@ type notices struct {
 	now      func() time.Time
 }
 
-func forwardsOf(r session.Report) []notify.Forward {
-	out := make([]notify.Forward, len(r.Forwards))
-	for i, f := range r.Forwards {
-		out[i] = notify.Forward{Remote: f.Remote, BoundPort: f.BoundPort, Local: f.Local}
-	}
-	return out
-}
-
 func (n *notices) Up(ctx context.Context, r session.Report, via session.DialFunc) {
 	dbm, op := n.signal()
 	m := notify.UpMessage(notify.Up{
 		RequestedBy: r.RequestedBy, Drill: r.Drill, Started: r.Started, Until: r.Until,
-		JumpHost: n.jumpHost, Forwards: forwardsOf(r), Interface: r.Interface, LocalIP: r.LocalIP,
+		JumpHost: n.jumpHost, Forwards: r.Forwards, Interface: r.Interface, LocalIP: r.LocalIP,
 		SignalDBm: dbm, Operator: op,
 	})
 	n.pushVia(ctx, m, via)

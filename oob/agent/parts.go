@@ -71,9 +71,7 @@ func (a *Agent) openTunnel(ctx context.Context, dial session.DialFunc) (session.
 		Keepalive:      a.cfg.Tunnel.Keepalive,
 		Logger:         a.log,
 	}
-	for _, f := range a.cfg.Tunnel.Forwards {
-		tc.Forwards = append(tc.Forwards, tunnel.Forward{Remote: f.Remote, Local: f.Local})
-	}
+	tc.Forwards = a.cfg.Tunnel.Forwards
 	t, err := tunnel.New(tc, tunnel.DialFunc(dial))
 	if err != nil {
 		return nil, err
@@ -90,13 +88,7 @@ type sshTunnel struct{ t *tunnel.Tunnel }
 func (s sshTunnel) Close() error    { return s.t.Close() }
 func (s sshTunnel) Reconnects() int { return s.t.Status().Reconnects }
 
-func (s sshTunnel) Forwards() []session.Forward {
-	var out []session.Forward
-	for _, b := range s.t.Status().Forwards {
-		out = append(out, session.Forward{Remote: b.Remote, BoundPort: b.Port, Local: b.Local})
-	}
-	return out
-}
+func (s sshTunnel) Forwards() []tunnel.BoundForward { return s.t.Status().Forwards }
 
 func (s sshTunnel) SelfCheck(ctx context.Context) error {
 	_, err := s.t.SelfCheck(ctx)
@@ -155,9 +147,7 @@ func (r *recorder) Session(rep session.Report) {
 		if rep.Drill {
 			s.RequestedBy = "drill"
 		}
-		for _, f := range rep.Forwards {
-			s.Forwards = append(s.Forwards, state.Forward{Remote: f.Remote, Local: f.Local, BoundPort: f.BoundPort})
-		}
+		s.Forwards = rep.Forwards
 	})
 }
 

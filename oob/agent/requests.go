@@ -147,9 +147,7 @@ func (a *Agent) awaitOutcome(ctx context.Context, out <-chan session.Outcome, ok
 		if o.Already {
 			resp.Message = "a session was already up; its end moved"
 		}
-		for _, f := range o.Forwards {
-			resp.Forwards = append(resp.Forwards, control.Forward{Remote: f.Remote, BoundPort: f.BoundPort, Local: f.Local})
-		}
+		resp.Forwards = o.Forwards
 		return resp
 	case <-ctx.Done():
 		return control.Response{Error: "gave up waiting: " + ctx.Err().Error()}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/robfig/cron/v3"
+
+	"github.com/oobd/oobd/tunnel"
 )
 
 // Config is the whole of oobd.yaml, with defaults filled in and the secret
@@ -83,19 +85,12 @@ type Session struct {
 
 // Tunnel is the "tunnel" section.
 type Tunnel struct {
-	JumpHost     string        `yaml:"jump_host"`
-	User         string        `yaml:"user"`
-	IdentityFile string        `yaml:"identity_file"`
-	KnownHosts   string        `yaml:"known_hosts"`
-	Keepalive    time.Duration `yaml:"keepalive"`
-	Forwards     []Forward     `yaml:"forwards"`
-}
-
-// Forward is one remote forward: Remote listens on the jump host, Local is
-// where its connections go on this box.
-type Forward struct {
-	Remote string `yaml:"remote"`
-	Local  string `yaml:"local"`
+	JumpHost     string           `yaml:"jump_host"`
+	User         string           `yaml:"user"`
+	IdentityFile string           `yaml:"identity_file"`
+	KnownHosts   string           `yaml:"known_hosts"`
+	Keepalive    time.Duration    `yaml:"keepalive"`
+	Forwards     []tunnel.Forward `yaml:"forwards"`
 }
 
 // Console is the optional "console" section; Device "" turns it off.

@@ -18,6 +18,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/oobd/oobd/tunnel"
 )
 
 // SocketName is the socket's file name in the state directory.
@@ -33,22 +35,15 @@ type Request struct {
 	For string `json:"for,omitempty"`
 }
 
-// Forward is a forward as the jump host bound it.
-type Forward struct {
-	Remote    string `json:"remote"`
-	BoundPort int    `json:"bound_port"`
-	Local     string `json:"local"`
-}
-
 // Response is the daemon's answer.
 type Response struct {
-	OK       bool      `json:"ok"`
-	Error    string    `json:"error,omitempty"`
-	Step     string    `json:"step,omitempty"`
-	Until    time.Time `json:"until,omitzero"`
-	Forwards []Forward `json:"forwards,omitempty"`
-	JumpHost string    `json:"jump_host,omitempty"`
-	Message  string    `json:"message,omitempty"`
+	OK       bool                  `json:"ok"`
+	Error    string                `json:"error,omitempty"`
+	Step     string                `json:"step,omitempty"`
+	Until    time.Time             `json:"until,omitzero"`
+	Forwards []tunnel.BoundForward `json:"forwards,omitempty"`
+	JumpHost string                `json:"jump_host,omitempty"`
+	Message  string                `json:"message,omitempty"`
 }
 
 // Handler carries out requests. It may take as long as the request does

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/oobd/oobd/tunnel"
 )
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -19,7 +21,7 @@ func TestRoundTripAndMode(t *testing.T) {
 		if req.Verb != "up" || req.For != "45m" {
 			return Response{Error: "unexpected " + req.Verb}
 		}
-		return Response{OK: true, Forwards: []Forward{{Remote: "localhost:0", BoundPort: 40022}}}
+		return Response{OK: true, Forwards: []tunnel.BoundForward{{Forward: tunnel.Forward{Remote: "localhost:0"}, BoundPort: 40022}}}
 	}), quiet())
 	if err != nil {
 		t.Fatal(err)

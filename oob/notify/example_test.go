@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/oobd/oobd/oob/notify"
+	"github.com/oobd/oobd/tunnel"
 )
 
 func ExampleUpMessage() {
@@ -17,7 +18,7 @@ func ExampleUpMessage() {
 		Started:     start,
 		Until:       start.Add(30 * time.Minute),
 		JumpHost:    "jump.example.net:22",
-		Forwards:    []notify.Forward{{Remote: "localhost:31337", BoundPort: 31337, Local: "localhost:22"}},
+		Forwards:    []tunnel.BoundForward{{Forward: tunnel.Forward{Remote: "localhost:31337", Local: "localhost:22"}, BoundPort: 31337}},
 		Interface:   "ppp0",
 		LocalIP:     "10.64.12.7",
 		SignalDBm:   -71,

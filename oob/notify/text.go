@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/oobd/oobd/tunnel"
 )
 
 // Message is one notice in its two forms: a push (title and a body of a
@@ -24,13 +26,6 @@ const (
 	PriorityHigh   = 1
 )
 
-// Forward is one reverse forward as the jump host bound it.
-type Forward struct {
-	Remote    string // on the jump host, as configured: "localhost:31337" ("…:0" asks for any port)
-	BoundPort int    // the port the jump host actually bound (0: not known)
-	Local     string // on the box: "localhost:22"
-}
-
 // Up describes a session whose tunnel passed its self-check.
 type Up struct {
 	RequestedBy string    // E.164 number; "" is the local operator (`oobd up`)
@@ -38,7 +33,7 @@ type Up struct {
 	Started     time.Time // when the self-check passed
 	Until       time.Time // the session's end
 	JumpHost    string    // tunnel.jump_host, "host:port"
-	Forwards    []Forward
+	Forwards    []tunnel.BoundForward
 	Interface   string // "ppp0"
 	LocalIP     string // the PPP address
 	SignalDBm   int    // 0: unknown
@@ -275,7 +270,7 @@ func GrammarSMS(g Grammar) string {
 // SSH port (local port 22, else the first forward): `ssh -J jump -p PORT
 // root@localhost`. The forward listens on the jump host, so the owner
 // always comes in through it; "" when no forward has a known port.
-func SSHLine(jumpHost string, forwards []Forward, user string) string {
+func SSHLine(jumpHost string, forwards []tunnel.BoundForward, user string) string {
 	if len(forwards) == 0 {
 		return ""
 	}
@@ -312,7 +307,7 @@ func SSHLine(jumpHost string, forwards []Forward, user string) string {
 
 // effectivePort is the port the forward listens on: the bound one, else the
 // configured one; 0 when neither is known.
-func effectivePort(f Forward) int {
+func effectivePort(f tunnel.BoundForward) int {
 	if f.BoundPort > 0 {
 		return f.BoundPort
 	}
@@ -325,7 +320,7 @@ func effectivePort(f Forward) int {
 
 // boundRemote is the forward's remote address with the port it got, noting
 // when the server chose it.
-func boundRemote(f Forward) string {
+func boundRemote(f tunnel.BoundForward) string {
 	host, p, err := net.SplitHostPort(f.Remote)
 	if err != nil {
 		return f.Remote

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/oobd/oobd/tunnel"
 )
 
 var (
@@ -17,9 +19,9 @@ func sampleUp() Up {
 		Started:     t0,
 		Until:       t0.Add(30 * time.Minute),
 		JumpHost:    "jump.example.net:22",
-		Forwards: []Forward{
-			{Remote: "localhost:0", BoundPort: 41234, Local: "localhost:22"},
-			{Remote: "localhost:31338", BoundPort: 31338, Local: "127.0.0.1:2323"},
+		Forwards: []tunnel.BoundForward{
+			{Forward: tunnel.Forward{Remote: "localhost:0", Local: "localhost:22"}, BoundPort: 41234},
+			{Forward: tunnel.Forward{Remote: "localhost:31338", Local: "127.0.0.1:2323"}, BoundPort: 31338},
 		},
 		Interface: "ppp0",
 		LocalIP:   "10.64.12.7",
@@ -83,19 +85,19 @@ func TestSSHLine(t *testing.T) {
 	tests := []struct {
 		name     string
 		jump     string
-		forwards []Forward
+		forwards []tunnel.BoundForward
 		user     string
 		want     string
 	}{
-		{"configured port", "jump.example.net:22", []Forward{{Remote: "localhost:31337", Local: "localhost:22"}}, "", "ssh -J jump.example.net -p 31337 root@localhost"},
-		{"bound port wins", "jump.example.net:22", []Forward{{Remote: "localhost:0", BoundPort: 40001, Local: "localhost:22"}}, "", "ssh -J jump.example.net -p 40001 root@localhost"},
-		{"jump on another port", "jump.example.net:2222", []Forward{{Remote: "localhost:31337", Local: "localhost:22"}}, "admin", "ssh -J jump.example.net:2222 -p 31337 admin@localhost"},
-		{"ssh forward not first", "j:22", []Forward{{Remote: "localhost:31338", Local: "127.0.0.1:2323"}, {Remote: "127.0.0.1:31337", Local: "127.0.0.1:22"}}, "", "ssh -J j -p 31337 root@127.0.0.1"},
-		{"wildcard listens on loopback too", "j:22", []Forward{{Remote: "0.0.0.0:31337", Local: "localhost:22"}}, "", "ssh -J j -p 31337 root@localhost"},
-		{"ipv6 loopback", "j:22", []Forward{{Remote: "[::1]:31337", Local: "localhost:22"}}, "", "ssh -J j -p 31337 root@[::1]"},
-		{"no port known", "j:22", []Forward{{Remote: "localhost:0", Local: "localhost:22"}}, "", ""},
+		{"configured port", "jump.example.net:22", []tunnel.BoundForward{{Forward: tunnel.Forward{Remote: "localhost:31337", Local: "localhost:22"}}}, "", "ssh -J jump.example.net -p 31337 root@localhost"},
+		{"bound port wins", "jump.example.net:22", []tunnel.BoundForward{{Forward: tunnel.Forward{Remote: "localhost:0", Local: "localhost:22"}, BoundPort: 40001}}, "", "ssh -J jump.example.net -p 40001 root@localhost"},
+		{"jump on another port", "jump.example.net:2222", []tunnel.BoundForward{{Forward: tunnel.Forward{Remote: "localhost:31337", Local: "localhost:22"}}}, "admin", "ssh -J jump.example.net:2222 -p 31337 admin@localhost"},
+		{"ssh forward not first", "j:22", []tunnel.BoundForward{{Forward: tunnel.Forward{Remote: "localhost:31338", Local: "127.0.0.1:2323"}}, {Forward: tunnel.Forward{Remote: "127.0.0.1:31337", Local: "127.0.0.1:22"}}}, "", "ssh -J j -p 31337 root@127.0.0.1"},
+		{"wildcard listens on loopback too", "j:22", []tunnel.BoundForward{{Forward: tunnel.Forward{Remote: "0.0.0.0:31337", Local: "localhost:22"}}}, "", "ssh -J j -p 31337 root@localhost"},
+		{"ipv6 loopback", "j:22", []tunnel.BoundForward{{Forward: tunnel.Forward{Remote: "[::1]:31337", Local: "localhost:22"}}}, "", "ssh -J j -p 31337 root@[::1]"},
+		{"no port known", "j:22", []tunnel.BoundForward{{Forward: tunnel.Forward{Remote: "localhost:0", Local: "localhost:22"}}}, "", ""},
 		{"no forwards", "j:22", nil, "", ""},
-		{"jump without port", "jump", []Forward{{Remote: "localhost:31337", Local: "localhost:22"}}, "", "ssh -J jump -p 31337 root@localhost"},
+		{"jump without port", "jump", []tunnel.BoundForward{{Forward: tunnel.Forward{Remote: "localhost:31337", Local: "localhost:22"}}}, "", "ssh -J jump -p 31337 root@localhost"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -266,7 +268,7 @@ func TestEveryTextFitsOneSMS(t *testing.T) {
 	for _, h := range hostile {
 		u := sampleUp()
 		u.RequestedBy, u.JumpHost, u.Interface, u.LocalIP, u.Operator, u.LoginUser = h, h+":22", h, h, h, h
-		u.Forwards = append(u.Forwards, Forward{Remote: h + ":1", Local: h + ":2"})
+		u.Forwards = append(u.Forwards, tunnel.BoundForward{Forward: tunnel.Forward{Remote: h + ":1", Local: h + ":2"}})
 		texts := []string{
 			UpMessage(u).SMS,
 			FailedMessage(Failed{RequestedBy: h, At: t0, Step: h, Reason: h, Attempts: 99}).SMS,
@@ -322,7 +324,7 @@ func FuzzTexts(f *testing.F) {
 	f.Fuzz(func(t *testing.T, who, jump, remote, why string, port int, secs int64) {
 		d := time.Duration(secs) * time.Second
 		u := Up{RequestedBy: who, Started: t0, Until: t0.Add(d), JumpHost: jump,
-			Forwards:  []Forward{{Remote: remote, BoundPort: port, Local: "localhost:22"}, {Remote: remote, Local: why}},
+			Forwards:  []tunnel.BoundForward{{Forward: tunnel.Forward{Remote: remote, Local: "localhost:22"}, BoundPort: port}, {Forward: tunnel.Forward{Remote: remote, Local: why}}},
 			Interface: why, LocalIP: who, SignalDBm: port, Operator: why, LoginUser: why}
 		for _, s := range []string{
 			UpMessage(u).SMS,

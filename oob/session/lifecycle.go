@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/oobd/oobd/tunnel"
 )
 
 // running is one session from the up to the end of its teardown.
@@ -31,7 +33,7 @@ func (r *running) report() Report {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	rep := r.rep
-	rep.Forwards = append([]Forward(nil), r.rep.Forwards...)
+	rep.Forwards = append([]tunnel.BoundForward(nil), r.rep.Forwards...)
 	return rep
 }
 

@@ -16,6 +16,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"github.com/oobd/oobd/tunnel"
 )
 
 // Verb is what a request asks of the session.
@@ -51,17 +53,10 @@ type Link interface {
 	Up(ctx context.Context) (Path, error)
 }
 
-// Forward is one reverse forward as the jump host bound it.
-type Forward struct {
-	Remote    string `json:"remote"`     // as configured, e.g. localhost:31337
-	BoundPort int    `json:"bound_port"` // the port the jump host gave
-	Local     string `json:"local"`
-}
-
 // Tunnel is an established reverse tunnel. It reconnects by itself while
 // it is open.
 type Tunnel interface {
-	Forwards() []Forward
+	Forwards() []tunnel.BoundForward
 	// SelfCheck proves every forward end to end through the jump host.
 	SelfCheck(ctx context.Context) error
 	Reconnects() int
@@ -83,7 +78,7 @@ type Report struct {
 	Ended       time.Time
 	Interface   string
 	LocalIP     string
-	Forwards    []Forward
+	Forwards    []tunnel.BoundForward
 	Bytes       uint64
 	Reconnects  int
 	Redials     int
@@ -237,7 +232,7 @@ type Outcome struct {
 	Err      error
 	Step     string
 	Until    time.Time
-	Forwards []Forward
+	Forwards []tunnel.BoundForward
 	// Already is true when a session was running and the up moved its end.
 	Already bool
 }

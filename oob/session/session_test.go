@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/oobd/oobd/tunnel"
 )
 
 // The lifecycle is tested here with stand-ins for its parts; the real
@@ -123,8 +125,8 @@ type fakeTunnel struct {
 	checkFail bool
 }
 
-func (t *fakeTunnel) Forwards() []Forward {
-	return []Forward{{Remote: "localhost:0", BoundPort: 40022, Local: "localhost:22"}}
+func (t *fakeTunnel) Forwards() []tunnel.BoundForward {
+	return []tunnel.BoundForward{{Forward: tunnel.Forward{Remote: "localhost:0", Local: "localhost:22"}, BoundPort: 40022}}
 }
 func (t *fakeTunnel) SelfCheck(ctx context.Context) error {
 	if t.checkFail {

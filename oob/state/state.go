@@ -6,6 +6,8 @@ package state
 
 import (
 	"time"
+
+	"github.com/oobd/oobd/tunnel"
 )
 
 // Version is the layout version written into state.json.
@@ -87,25 +89,18 @@ type TriggerFailure struct {
 // Session is the current (or last) session; the session lifecycle fills
 // it. Leftovers are what a crashed run must tear down at the next start.
 type Session struct {
-	Active      bool      `json:"active"`
-	RequestedBy string    `json:"requested_by,omitempty"`
-	Started     time.Time `json:"started,omitzero"`
-	Until       time.Time `json:"until,omitzero"`
-	Ended       time.Time `json:"ended,omitzero"`
-	EndReason   string    `json:"end_reason,omitempty"`
-	Interface   string    `json:"interface,omitempty"`
-	LocalIP     string    `json:"local_ip,omitempty"`
-	Forwards    []Forward `json:"forwards,omitempty"`
-	Bytes       int64     `json:"bytes"`
-	Reconnects  int       `json:"reconnects,omitempty"`
-	Leftovers   Leftovers `json:"leftovers,omitzero"`
-}
-
-// Forward is one remote forward and the port the jump host bound for it.
-type Forward struct {
-	Remote    string `json:"remote"`
-	Local     string `json:"local"`
-	BoundPort int    `json:"bound_port,omitempty"`
+	Active      bool                  `json:"active"`
+	RequestedBy string                `json:"requested_by,omitempty"`
+	Started     time.Time             `json:"started,omitzero"`
+	Until       time.Time             `json:"until,omitzero"`
+	Ended       time.Time             `json:"ended,omitzero"`
+	EndReason   string                `json:"end_reason,omitempty"`
+	Interface   string                `json:"interface,omitempty"`
+	LocalIP     string                `json:"local_ip,omitempty"`
+	Forwards    []tunnel.BoundForward `json:"forwards,omitempty"`
+	Bytes       int64                 `json:"bytes"`
+	Reconnects  int                   `json:"reconnects,omitempty"`
+	Leftovers   Leftovers             `json:"leftovers,omitzero"`
 }
 
 // Leftovers are the system changes a session makes, so a later run can

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/oobd/oobd/tunnel"
 )
 
 // Status is what `oobd status --json` prints: a stable view of the state
@@ -43,17 +45,17 @@ type StatusLockout struct {
 
 // StatusSession is the session part of Status.
 type StatusSession struct {
-	Active      bool       `json:"active"`
-	RequestedBy string     `json:"requested_by"`
-	Started     *time.Time `json:"started"`
-	Until       *time.Time `json:"until"`
-	Interface   string     `json:"interface"`
-	LocalIP     string     `json:"local_ip"`
-	Forwards    []Forward  `json:"forwards"`
-	Bytes       int64      `json:"bytes"`
-	Reconnects  int        `json:"reconnects"`
-	Ended       *time.Time `json:"ended,omitempty"`
-	EndReason   string     `json:"end_reason,omitempty"`
+	Active      bool                  `json:"active"`
+	RequestedBy string                `json:"requested_by"`
+	Started     *time.Time            `json:"started"`
+	Until       *time.Time            `json:"until"`
+	Interface   string                `json:"interface"`
+	LocalIP     string                `json:"local_ip"`
+	Forwards    []tunnel.BoundForward `json:"forwards"`
+	Bytes       int64                 `json:"bytes"`
+	Reconnects  int                   `json:"reconnects"`
+	Ended       *time.Time            `json:"ended,omitempty"`
+	EndReason   string                `json:"end_reason,omitempty"`
 }
 
 // Status is the view of s at now.
@@ -102,7 +104,7 @@ func (s State) Status(now time.Time) Status {
 		st.Lockout.Until = timePtr(s.Trigger.LockoutUntil)
 	}
 	if st.Session.Forwards == nil {
-		st.Session.Forwards = []Forward{}
+		st.Session.Forwards = []tunnel.BoundForward{}
 	}
 	if st.Events == nil {
 		st.Events = []Event{}

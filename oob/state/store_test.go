@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/oobd/oobd/tunnel"
 )
 
 func TestStoreRoundTrip(t *testing.T) {
@@ -22,7 +24,7 @@ func TestStoreRoundTrip(t *testing.T) {
 		st.Trigger.LastStep = 42
 		st.Trigger.LockoutUntil = at.Add(time.Hour)
 		st.Session = Session{Active: true, RequestedBy: "+46701234567", Started: at, Until: at.Add(30 * time.Minute),
-			Forwards:  []Forward{{Remote: "localhost:0", Local: "localhost:22", BoundPort: 40001}},
+			Forwards:  []tunnel.BoundForward{{Forward: tunnel.Forward{Remote: "localhost:0", Local: "localhost:22"}, BoundPort: 40001}},
 			Leftovers: Leftovers{DialerPID: 1234, DialerCmdline: []string{"pppd", "call", "oob"}, Routes: []Route{{Destination: "203.0.113.7/32", Interface: "ppp0"}}}}
 		st.SetFailure(at, "dial", "PPP x3: no IP")
 	})
