@@ -9,6 +9,7 @@ import (
 	"github.com/oobd/oobd/oob/config"
 	"github.com/oobd/oobd/oob/control"
 	"github.com/oobd/oobd/oob/notify"
+	"github.com/oobd/oobd/oob/trigger"
 )
 
 // The local operator's commands talk to the running daemon through its
@@ -21,7 +22,7 @@ func runUp(ctx context.Context, env *cmdEnv, args []string) error {
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	req := control.Request{Verb: "up"}
+	req := control.Request{Verb: trigger.VerbUp}
 	if *d > 0 {
 		req.For = d.String()
 	}
@@ -48,7 +49,7 @@ func runDown(ctx context.Context, env *cmdEnv, args []string) error {
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	resp, err := ask(ctx, *cfgPath, control.Request{Verb: "down"})
+	resp, err := ask(ctx, *cfgPath, control.Request{Verb: trigger.VerbDown})
 	if err != nil {
 		return err
 	}
@@ -62,7 +63,7 @@ func runDrill(ctx context.Context, env *cmdEnv, args []string) error {
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	resp, err := ask(ctx, *cfgPath, control.Request{Verb: "drill"})
+	resp, err := ask(ctx, *cfgPath, control.Request{Verb: control.VerbDrill})
 	if err != nil {
 		return err
 	}

@@ -87,7 +87,7 @@ func New(cfg *config.Config, opts ...Option) (_ *Agent, err error) {
 	if a.audit, err = audit.Open(cfg.StateDir); err != nil {
 		return nil, err
 	}
-	trig, err := trigger.New(trigger.SettingsFrom(cfg), a.store, trigger.WithLogger(a.log))
+	trig, err := trigger.New(cfg.TriggerSettings(), a.store, trigger.WithLogger(a.log))
 	if err != nil {
 		return nil, err
 	}
@@ -146,11 +146,7 @@ func New(cfg *config.Config, opts ...Option) (_ *Agent, err error) {
 	if cfg.Modem.SinglePort() {
 		sopts = append(sopts, session.WithPort(&handOver{a: a}))
 	}
-	a.sessions = session.New(session.Config{
-		Duration:    cfg.Session.Duration,
-		MaxDuration: cfg.Session.MaxDuration,
-		DataBudget:  uint64(cfg.Session.DataBudget),
-	}, a.link, a.openTunnel, n, sopts...)
+	a.sessions = session.New(cfg.SessionConfig(), a.link, a.openTunnel, n, sopts...)
 	return a, nil
 }
 

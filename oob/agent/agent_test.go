@@ -25,6 +25,7 @@ import (
 	"github.com/oobd/oobd/oob/config"
 	"github.com/oobd/oobd/oob/control"
 	"github.com/oobd/oobd/oob/state"
+	"github.com/oobd/oobd/oob/trigger"
 	"github.com/oobd/oobd/tunnel/jumphost"
 )
 
@@ -158,7 +159,7 @@ notify:
 	}
 }
 
-func (p *inProcess) ask(t *testing.T, verb, d string) control.Response {
+func (p *inProcess) ask(t *testing.T, verb trigger.Verb, d string) control.Response {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

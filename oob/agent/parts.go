@@ -63,16 +63,7 @@ func (p pppPath) Bytes() uint64 {
 // openTunnel connects to the jump host through dial and binds every
 // forward (session.TunnelOpener).
 func (a *Agent) openTunnel(ctx context.Context, dial session.DialFunc) (session.Tunnel, error) {
-	tc := tunnel.Config{
-		JumpHost:       a.cfg.Tunnel.JumpHost,
-		User:           a.cfg.Tunnel.User,
-		IdentityFile:   a.cfg.Tunnel.IdentityFile,
-		KnownHostsFile: a.cfg.Tunnel.KnownHosts,
-		Keepalive:      a.cfg.Tunnel.Keepalive,
-		Logger:         a.log,
-	}
-	tc.Forwards = a.cfg.Tunnel.Forwards
-	t, err := tunnel.New(tc, tunnel.DialFunc(dial))
+	t, err := tunnel.New(a.cfg.TunnelConfig(a.log), tunnel.DialFunc(dial))
 	if err != nil {
 		return nil, err
 	}

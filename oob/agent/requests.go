@@ -103,7 +103,7 @@ func (a *Agent) HandleControl(ctx context.Context, req control.Request) control.
 		return control.Response{Error: "agent stopping"}
 	}
 	switch req.Verb {
-	case "up":
+	case trigger.VerbUp:
 		var d time.Duration
 		if req.For != "" {
 			var err error
@@ -112,7 +112,7 @@ func (a *Agent) HandleControl(ctx context.Context, req control.Request) control.
 			}
 		}
 		return a.awaitOutcome(ctx, a.sessions.Up("", true, d), "")
-	case "down":
+	case trigger.VerbDown:
 		if err := a.sessions.Down("down by the local operator"); err != nil {
 			return control.Response{Error: err.Error()}
 		}
@@ -121,7 +121,7 @@ func (a *Agent) HandleControl(ctx context.Context, req control.Request) control.
 		}
 		rep, _ := a.sessions.Status()
 		return control.Response{OK: true, Message: fmt.Sprintf("session down after %s, %s used", rep.Ended.Sub(rep.Started).Round(time.Second), notify.Bytes(rep.Bytes))}
-	case "extend":
+	case trigger.VerbExtend:
 		d, err := time.ParseDuration(req.For)
 		if err != nil || d <= 0 {
 			return control.Response{Error: fmt.Sprintf("bad duration %q", req.For)}
@@ -131,7 +131,7 @@ func (a *Agent) HandleControl(ctx context.Context, req control.Request) control.
 			return control.Response{Error: err.Error()}
 		}
 		return control.Response{OK: true, Until: until}
-	case "drill":
+	case control.VerbDrill:
 		return a.awaitOutcome(ctx, a.drill(), "drill passed: link, path, tunnel and self-check all worked")
 	}
 	return control.Response{Error: fmt.Sprintf("unknown request %q", req.Verb)}

@@ -16,10 +16,8 @@ import (
 
 	"github.com/oobd/oobd/oob/phone"
 	"github.com/oobd/oobd/oob/totp"
+	"github.com/oobd/oobd/oob/trigger"
 )
-
-// verbs may not be secrets: a text "kill" must mean kill.
-var verbs = []string{"up", "down", "extend", "status", "kill"}
 
 var pushoverKey = regexp.MustCompile(`^[A-Za-z0-9]{30}$`)
 
@@ -73,7 +71,7 @@ func (l *loader) validate(c *Config) {
 				l.add("trigger.secret_file", 0, fmt.Sprintf("file %s is empty", c.Trigger.SecretFile))
 			case strings.ContainsAny(string(s), " \t\r\n\v\f"):
 				l.add("trigger.secret_file", 0, fmt.Sprintf("the secret in %s contains whitespace, which separates the fields of a text", c.Trigger.SecretFile))
-			case isVerb(string(s)):
+			case isVerb(s): // a text "kill" must mean kill
 				l.add("trigger.secret_file", 0, fmt.Sprintf("the secret in %s is a verb of the grammar", c.Trigger.SecretFile))
 			case len(s) < 8:
 				l.warn("trigger.secret_file", fmt.Sprintf("the secret in %s is only %d characters", c.Trigger.SecretFile, len(s)))
@@ -223,13 +221,9 @@ func (l *loader) validate(c *Config) {
 	}
 }
 
-func isVerb(s string) bool {
-	for _, v := range verbs {
-		if strings.EqualFold(s, v) {
-			return true
-		}
-	}
-	return false
+func isVerb(s Secret) bool {
+	_, ok := trigger.ParseVerb(string(s))
+	return ok
 }
 
 func (l *loader) required(path, v string) bool {

@@ -19,7 +19,14 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/oobd/oobd/oob/trigger"
 	"github.com/oobd/oobd/tunnel"
+)
+
+// The requests only the local operator makes.
+const (
+	// VerbDrill runs one end-to-end test now.
+	VerbDrill trigger.Verb = "drill"
 )
 
 // SocketName is the socket's file name in the state directory.
@@ -28,9 +35,11 @@ const SocketName = "oobd.sock"
 // SocketPath is where the daemon with this state directory listens.
 func SocketPath(stateDir string) string { return filepath.Join(stateDir, SocketName) }
 
-// Request is what the operator asks.
+// Request is what the operator asks: a verb of the SMS grammar (up,
+// down, extend, status) or one of the requests only the box's operator
+// can make.
 type Request struct {
-	Verb string `json:"verb"` // up, down, extend, drill
+	Verb trigger.Verb `json:"verb"`
 	// For is the session length for up, or the extension for extend.
 	For string `json:"for,omitempty"`
 }

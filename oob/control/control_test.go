@@ -19,7 +19,7 @@ func TestRoundTripAndMode(t *testing.T) {
 	path := filepath.Join(t.TempDir(), SocketName)
 	s, err := Listen(path, HandlerFunc(func(ctx context.Context, req Request) Response {
 		if req.Verb != "up" || req.For != "45m" {
-			return Response{Error: "unexpected " + req.Verb}
+			return Response{Error: "unexpected " + string(req.Verb)}
 		}
 		return Response{OK: true, Forwards: []tunnel.BoundForward{{Forward: tunnel.Forward{Remote: "localhost:0"}, BoundPort: 40022}}}
 	}), quiet())

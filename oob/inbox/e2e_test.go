@@ -157,7 +157,7 @@ tunnel:
 	}
 	t.Cleanup(func() { alog.Close() })
 	e.audit = &notifyingAudit{log: alog, recs: make(chan audit.Record, 32)}
-	trig, err := trigger.New(trigger.SettingsFrom(cfg), store, trigger.WithLogger(logger))
+	trig, err := trigger.New(cfg.TriggerSettings(), store, trigger.WithLogger(logger))
 	if err != nil {
 		t.Fatal(err)
 	}

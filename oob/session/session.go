@@ -20,16 +20,6 @@ import (
 	"github.com/oobd/oobd/tunnel"
 )
 
-// Verb is what a request asks of the session.
-type Verb string
-
-const (
-	VerbUp     Verb = "up"
-	VerbDown   Verb = "down"
-	VerbExtend Verb = "extend"
-	VerbKill   Verb = "kill"
-)
-
 // DialFunc dials through the session's link.
 type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
 

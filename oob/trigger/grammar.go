@@ -171,13 +171,18 @@ func implausible(f Fields, withCode bool) string {
 	return ""
 }
 
-// knownVerb reports whether s is a verb of the grammar.
-func knownVerb(s string) bool {
-	switch Verb(strings.ToLower(s)) {
+// ParseVerb reads s as a verb of the grammar, in any case.
+func ParseVerb(s string) (Verb, bool) {
+	switch v := Verb(strings.ToLower(s)); v {
 	case VerbUp, VerbDown, VerbExtend, VerbStatus, VerbKill:
-		return true
+		return v, true
 	}
-	return false
+	return "", false
+}
+
+func knownVerb(s string) bool {
+	_, ok := ParseVerb(s)
+	return ok
 }
 
 // Redact is the audit log's form of a text: the secret and code replaced,

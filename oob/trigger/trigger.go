@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/oobd/oobd/modem"
-	"github.com/oobd/oobd/oob/config"
 	"github.com/oobd/oobd/oob/phone"
 	"github.com/oobd/oobd/oob/state"
 	"github.com/oobd/oobd/oob/totp"
@@ -68,21 +67,6 @@ type Settings struct {
 	MaxAge          time.Duration
 	DefaultDuration time.Duration
 	MaxDuration     time.Duration
-}
-
-// SettingsFrom takes the trigger's settings from a loaded config.
-func SettingsFrom(c *config.Config) Settings {
-	return Settings{
-		Secret:          c.Secrets.Trigger.Bytes(),
-		TOTPKey:         c.Secrets.TOTPKey.Bytes(),
-		Allowlist:       c.Trigger.Allowlist,
-		CountryCode:     c.Trigger.CountryCode,
-		MaxFailures:     c.Trigger.MaxFailures,
-		Lockout:         c.Trigger.Lockout,
-		MaxAge:          c.Trigger.MaxAge,
-		DefaultDuration: c.Session.Duration,
-		MaxDuration:     c.Session.MaxDuration,
-	}
 }
 
 // Store is where the trigger keeps its ledger (used codes, failures,

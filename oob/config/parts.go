@@ -1,0 +1,49 @@
+package config
+
+import (
+	"log/slog"
+
+	"github.com/oobd/oobd/oob/session"
+	"github.com/oobd/oobd/oob/trigger"
+	"github.com/oobd/oobd/tunnel"
+)
+
+// The settings each part of the agent takes, from the config: the parts
+// know nothing of oobd.yaml, and the agent only hands these over.
+
+// TriggerSettings are the trigger's knobs.
+func (c *Config) TriggerSettings() trigger.Settings {
+	return trigger.Settings{
+		Secret:          c.Secrets.Trigger.Bytes(),
+		TOTPKey:         c.Secrets.TOTPKey.Bytes(),
+		Allowlist:       c.Trigger.Allowlist,
+		CountryCode:     c.Trigger.CountryCode,
+		MaxFailures:     c.Trigger.MaxFailures,
+		Lockout:         c.Trigger.Lockout,
+		MaxAge:          c.Trigger.MaxAge,
+		DefaultDuration: c.Session.Duration,
+		MaxDuration:     c.Session.MaxDuration,
+	}
+}
+
+// TunnelConfig is the reverse tunnel's configuration.
+func (c *Config) TunnelConfig(log *slog.Logger) tunnel.Config {
+	return tunnel.Config{
+		JumpHost:       c.Tunnel.JumpHost,
+		User:           c.Tunnel.User,
+		IdentityFile:   c.Tunnel.IdentityFile,
+		KnownHostsFile: c.Tunnel.KnownHosts,
+		Keepalive:      c.Tunnel.Keepalive,
+		Forwards:       c.Tunnel.Forwards,
+		Logger:         log,
+	}
+}
+
+// SessionConfig is the session lifecycle's configuration.
+func (c *Config) SessionConfig() session.Config {
+	return session.Config{
+		Duration:    c.Session.Duration,
+		MaxDuration: c.Session.MaxDuration,
+		DataBudget:  uint64(c.Session.DataBudget),
+	}
+}
