@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/warthog618/modem/at"
 )
@@ -20,10 +21,36 @@ var (
 	// ErrSIMNotReady means the SIM needs a PIN that was not (or could not
 	// be) given, or a PUK, or is missing.
 	ErrSIMNotReady = errors.New("SIM not ready")
+	// ErrRecovering is returned while the recovery ladder runs: the
+	// modem stopped answering and is being brought back.
+	ErrRecovering = errors.New("not answering; recovering")
+	// ErrReleased is returned while the port is lent to the dialer of a
+	// single-port modem.
+	ErrReleased = errors.New("port lent to the dialer")
+	// errOpen wraps the serial port's error when it does not open.
+	errOpen = errors.New("port does not open")
 	// ErrGarbled means the modem's reply did not hold what the command
 	// asks for.
 	ErrGarbled = errors.New("garbled reply")
 )
+
+// TimeoutError is a command the modem did not finish in time. Silent
+// is set when nothing at all came back while it waited: the sign of a hung
+// or vanished modem (a long +CMGL that is still arriving is not one).
+type TimeoutError struct {
+	After  time.Duration
+	Silent bool
+}
+
+func (e *TimeoutError) Error() string {
+	if e.Silent {
+		return fmt.Sprintf("%v after %s", ErrTimeout, e.After)
+	}
+	return fmt.Sprintf("%v after %s (the modem sent something, but not the end of its answer)", ErrTimeout, e.After)
+}
+
+// Is makes errors.Is(err, ErrTimeout) true.
+func (e *TimeoutError) Is(target error) bool { return target == ErrTimeout }
 
 // ATError is an error the modem answered with: "ERROR", "+CME ERROR: n"
 // or "+CMS ERROR: n". Meaning is the code's meaning in words.

@@ -10,8 +10,16 @@ import (
 // Fields the modem does not support stay empty; only a modem that stops
 // answering (or a closed port) is an error.
 func (m *Modem) Info(ctx context.Context) (Info, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	var in Info
+	err := m.do(ctx, func(*atConn) error {
+		var err error
+		in, err = m.info(ctx)
+		return err
+	})
+	return in, err
+}
+
+func (m *Modem) info(ctx context.Context) (Info, error) {
 	var in Info
 	in.PINAttempts = -1
 	in.Registration = RegUnknown

@@ -39,8 +39,8 @@ func (m *Modem) ensureReady(ctx context.Context) error {
 	if !lost {
 		return m.ensureSIM(ctx)
 	}
-	m.o.log.Warn("modem: settings lost (the modem reset?); initialising again", "port", m.port)
-	m.stats.set(func(s *Stats) { s.Reinits++ })
+	m.o.log.Warn("modem: settings lost (the modem reset?); initialising again", "port", m.path)
+	m.stats.set(func(s *Stats) { s.Recovery.Reinits++ })
 	if err := m.initialise(ctx); err != nil {
 		return err
 	}
@@ -52,9 +52,6 @@ func (m *Modem) ensureReady(ctx context.Context) error {
 func (m *Modem) ensureSIM(ctx context.Context) error {
 	if m.sim.state == SIMReady {
 		return nil
-	}
-	if m.s == nil {
-		return m.simReady()
 	}
 	if err := m.unlockSIM(ctx); err != nil {
 		return err
@@ -75,8 +72,16 @@ func (m *Modem) ensureSIM(ctx context.Context) error {
 // A slot that is not a readable text comes back as a binary Message with
 // Problem set, so that nothing is skipped silently.
 func (m *Modem) Messages(ctx context.Context) ([]Message, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	var msgs []Message
+	err := m.do(ctx, func(*atConn) error {
+		var err error
+		msgs, err = m.messages(ctx)
+		return err
+	})
+	return msgs, err
+}
+
+func (m *Modem) messages(ctx context.Context) ([]Message, error) {
 	if err := m.ensureReady(ctx); err != nil {
 		return nil, err
 	}
@@ -128,28 +133,28 @@ func (m *Modem) Delete(ctx context.Context, index int) error {
 	if index < 0 {
 		return fmt.Errorf("modem: delete: bad index %d", index)
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if err := m.ensureReady(ctx); err != nil {
+	return m.do(ctx, func(*atConn) error {
+		if err := m.ensureReady(ctx); err != nil {
+			return err
+		}
+		_, err := m.command(ctx, fmt.Sprintf("+CMGD=%d", index), m.o.cmdTimeout)
+		var ae *ATError
+		if errors.As(err, &ae) && (ae.Code == 321 || ae.Code == 21) {
+			return nil
+		}
 		return err
-	}
-	_, err := m.command(ctx, fmt.Sprintf("+CMGD=%d", index), m.o.cmdTimeout)
-	var ae *ATError
-	if errors.As(err, &ae) && (ae.Code == 321 || ae.Code == 21) {
-		return nil
-	}
-	return err
+	})
 }
 
 // DeleteAll empties the message storage.
 func (m *Modem) DeleteAll(ctx context.Context) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if err := m.ensureReady(ctx); err != nil {
+	return m.do(ctx, func(*atConn) error {
+		if err := m.ensureReady(ctx); err != nil {
+			return err
+		}
+		_, err := m.command(ctx, "+CMGD=1,4", m.o.listTimeout)
 		return err
-	}
-	_, err := m.command(ctx, "+CMGD=1,4", m.o.listTimeout)
-	return err
+	})
 }
 
 // Send sends text to number ("+" and digits for an international
@@ -160,21 +165,21 @@ func (m *Modem) Send(ctx context.Context, number, text string) error {
 	if err != nil {
 		return err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if err := m.ensureReady(ctx); err != nil {
-		return err
-	}
-	for i, p := range pdus {
-		info, err := m.smsCommand(ctx, fmt.Sprintf("+CMGS=%d", p.length), p.hex, m.o.sendTimeout)
-		if err != nil {
-			return fmt.Errorf("modem: send part %d of %d: %w", i+1, len(pdus), err)
+	return m.do(ctx, func(*atConn) error {
+		if err := m.ensureReady(ctx); err != nil {
+			return err
 		}
-		if _, ok := field(info, "+CMGS:"); !ok {
-			m.o.log.Warn("modem: +CMGS answered OK without a message reference", "part", i+1)
+		for i, p := range pdus {
+			info, err := m.smsCommand(ctx, fmt.Sprintf("+CMGS=%d", p.length), p.hex, m.o.sendTimeout)
+			if err != nil {
+				return fmt.Errorf("modem: send part %d of %d: %w", i+1, len(pdus), err)
+			}
+			if _, ok := field(info, "+CMGS:"); !ok {
+				m.o.log.Warn("modem: +CMGS answered OK without a message reference", "part", i+1)
+			}
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 type outPDU struct {

@@ -4,31 +4,67 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/oobd/oobd/internal/gsmtables"
+	"io"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/warthog618/modem/at"
+
+	"github.com/oobd/oobd/internal/gsmtables"
 )
 
-// Modem is the AT conversation with one modem. Its methods may be called from
-// several goroutines; they run one at a time.
+// Modem is the hold on one modem for as long as the program runs.
+//
+// A Modem made by New opens its port on first use and again after every
+// trouble: a command that gets no answer at all, or a port that goes away,
+// starts the recovery ladder (see Recover) in the background, and until it
+// is done every operation returns ErrRecovering at once. The port can be
+// lent to the dialer of a single-port modem (Release) and taken back
+// (Reacquire). Counters and the memory of a rejected PIN outlive every
+// re-open, and, with WithMemory, every restart.
+//
+// A Modem made by Open is a tool's one conversation: the port is opened at
+// once, and troubles are returned, never healed behind the caller's back.
+//
+// Methods may be called from several goroutines; they take turns on the
+// port.
 type Modem struct {
-	port string
+	path string
 	o    options
+	heal bool // start the ladder on trouble (New) or not (Open)
 
-	mu     sync.Mutex // one operation at a time; guards the fields below
-	s      *atConn    // nil while the port is not open
-	closed bool
-	sim    simState
-	refs   refCounter // concatenation references of sent messages
+	// life ends with Close; a background ladder runs under it.
+	life    context.Context
+	endLife context.CancelFunc
+	ladders sync.WaitGroup
+	// stopLadder cancels the running background ladder, if any.
+	stopLadder atomic.Pointer[context.CancelFunc]
 
-	indMu     sync.Mutex
-	indClosed bool
-	ind       chan int
+	// turn is held by whoever talks to the port: one operation, or a
+	// recovery ladder for its whole run. A channel, so that waiting for it
+	// can end with the caller's context.
+	turn chan struct{}
+	// recovering is set while a background ladder holds turn: operations
+	// return ErrRecovering instead of waiting for it.
+	recovering atomic.Bool
+
+	// Guarded by turn.
+	conn     *atConn // nil while the port is not open
+	released bool    // lent to the dialer
+	closed   bool
+	sim      simState
+	streak   int // ladders run since the modem last answered
+	refs     refCounter
+
+	// arrivals is signalled (without blocking) on every +CMTI, and when
+	// the modem answers again after recovery: texts may be waiting.
+	arrivals       chan struct{}
+	arrivalMu      sync.Mutex // guards arrivalsClosed against a late +CMTI
+	arrivalsClosed bool
 
 	stats statsBox
 }
@@ -39,28 +75,37 @@ type atConn struct {
 	at *at.AT
 }
 
-// Open opens the modem's AT port and initialises it: echo off, verbose
-// errors, PDU mode, SIM storage, indications when asked, the SIM PIN when
-// the SIM wants it and a PIN file is set. A SIM that stays locked does not
-// fail Open: Info reports it, and the message operations return
-// ErrSIMNotReady.
-func Open(ctx context.Context, port string, opts ...Option) (*Modem, error) {
+// New returns the Modem on the AT port at path. Nothing is opened until
+// it is first used.
+func New(path string, opts ...Option) *Modem {
 	gsmtables.Ready() // the SMS library's tables, before goroutines share them
 	o := defaults()
 	for _, opt := range opts {
 		opt(&o)
 	}
-	m := &Modem{port: port, o: o, ind: make(chan int, 16)}
+	m := &Modem{path: path, o: o, heal: true, turn: make(chan struct{}, 1), arrivals: make(chan struct{}, 1)}
+	m.life, m.endLife = context.WithCancel(context.Background())
 	m.refs.seed(o.now())
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if err := m.start(ctx); err != nil {
-		m.stop()
+	m.stats.init(o.memory, o.log)
+	return m
+}
+
+// Open opens the modem's AT port at once and initialises it (echo off,
+// verbose errors, PDU mode, SIM storage, indications when asked, the SIM
+// PIN when the SIM wants it and a PIN file is set). A SIM that stays
+// locked does not fail Open: Info reports it, and the message operations
+// return ErrSIMNotReady. Troubles later are returned as they are; call
+// Recover to heal them.
+func Open(ctx context.Context, path string, opts ...Option) (*Modem, error) {
+	m := New(path, opts...)
+	m.heal = false
+	if err := m.do(ctx, func(*atConn) error { return nil }); err != nil {
+		m.Close()
 		return nil, err
 	}
-	if stable := stableName(port); stable != "" {
+	if stable := stableName(path); stable != "" {
 		m.o.log.Info("modem: the port has a stable name that survives re-enumeration; prefer it in the config",
-			"port", port, "stable", stable)
+			"port", path, "stable", stable)
 	}
 	return m, nil
 }
@@ -85,49 +130,194 @@ func stableName(port string) string {
 	return ""
 }
 
-// Close closes the port. It is idempotent, waits for the reader
-// goroutines, and closes the Indications channel.
+// Path is the AT port the Modem uses.
+func (m *Modem) Path() string { return m.path }
+
+// Close closes the port for good, stopping a recovery under way. It is
+// idempotent, waits for every goroutine, and closes Arrivals.
 func (m *Modem) Close() error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.closed {
-		return nil
+	m.endLife()
+	m.acquireWait(context.Background())
+	if !m.closed {
+		m.closed = true
+		m.closeConn()
 	}
-	m.closed = true
-	m.stop()
-	m.indMu.Lock()
-	m.indClosed = true
-	close(m.ind)
-	m.indMu.Unlock()
+	m.release()
+	m.ladders.Wait()
+	m.arrivalMu.Lock()
+	if !m.arrivalsClosed {
+		m.arrivalsClosed = true
+		close(m.arrivals)
+	}
+	m.arrivalMu.Unlock()
 	return nil
 }
 
-// start opens the port and initialises the modem. Callers hold m.mu.
-func (m *Modem) start(ctx context.Context) error {
-	rwc, err := m.o.openPort(m.port, m.o.baud)
-	if err != nil {
-		return fmt.Errorf("modem: %w", err)
+// Release closes the port and keeps it closed until Reacquire: the dialer
+// of a single-port modem needs it as its data line. A recovery under way
+// is stopped (the session comes first). Until Reacquire every operation
+// returns ErrReleased.
+func (m *Modem) Release(ctx context.Context) error {
+	if p := m.stopLadder.Load(); p != nil {
+		(*p)()
 	}
-	w := newWire(rwc, m.o.now, func(t time.Time) { m.stats.set(func(s *Stats) { s.LastAnswer = t }) })
-	a := at.New(w, at.WithTimeout(m.o.cmdTimeout),
-		at.WithIndication("+CMTI:", m.onCMTI))
-	m.s = &atConn{w: w, at: a}
-	m.stats.set(func(s *Stats) { s.Open = true })
-	return m.initialise(ctx)
+	if err := m.acquireWait(ctx); err != nil {
+		return fmt.Errorf("modem: release: %w", err)
+	}
+	defer m.release()
+	if m.closed {
+		return ErrClosed
+	}
+	m.released = true
+	m.closeConn()
+	m.o.log.Info("modem: port lent to the dialer", "port", m.path)
+	return nil
 }
 
-// stop closes the port and waits for the AT engine to wind down.
-func (m *Modem) stop() {
-	s := m.s
-	if s == nil {
+// Reacquire takes the port back from the dialer and opens it now (a
+// fresh open's ATZ and settings undo whatever the dialer left on the
+// line). When the modem does not answer, the recovery ladder takes over
+// as for any other trouble and the error is returned.
+func (m *Modem) Reacquire(ctx context.Context) error {
+	if err := m.acquireWait(ctx); err != nil {
+		return fmt.Errorf("modem: reacquire: %w", err)
+	}
+	m.released = false
+	m.release()
+	err := m.do(ctx, func(*atConn) error { return nil })
+	if err != nil {
+		return fmt.Errorf("modem: re-open after the dialer: %w", err)
+	}
+	m.o.log.Info("modem: port taken back from the dialer", "port", m.path)
+	return nil
+}
+
+// Arrivals is signalled when texts may be waiting in storage: a +CMTI
+// came (only WithIndications(true)), or the modem answers again after a
+// recovery. One signal may stand for several; list Messages to see. It
+// is closed by Close.
+func (m *Modem) Arrivals() <-chan struct{} { return m.arrivals }
+
+func (m *Modem) arrived() {
+	m.arrivalMu.Lock()
+	defer m.arrivalMu.Unlock()
+	if m.arrivalsClosed {
 		return
 	}
-	m.s = nil
-	s.w.Close()
 	select {
-	case <-s.at.Closed():
+	case m.arrivals <- struct{}{}:
+	default: // one pending signal is enough: the reader lists everything
+	}
+}
+
+// acquire takes the turn on the port, or fails at once while a recovery
+// holds it.
+func (m *Modem) acquire(ctx context.Context) error {
+	if m.recovering.Load() {
+		return m.recoveringError()
+	}
+	return m.acquireWait(ctx)
+}
+
+// acquireWait takes the turn on the port, waiting for a recovery too.
+func (m *Modem) acquireWait(ctx context.Context) error {
+	select {
+	case m.turn <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (m *Modem) release() { <-m.turn }
+
+func (m *Modem) recoveringError() error {
+	r := m.stats.get().Recovery
+	if r.Step == "" {
+		return fmt.Errorf("modem: %s: %w", m.path, ErrRecovering)
+	}
+	return fmt.Errorf("modem: %s: %w (step %s since %s)", m.path, ErrRecovering, r.Step, r.Since.Format(time.TimeOnly))
+}
+
+// do runs op with the port open, opening it first when needed. A sign that
+// the modem is gone or hung (no answer at all, the port gone, the port not
+// opening) starts the recovery ladder in the background on a Modem made by
+// New; the ladder then holds the turn and op's error is returned.
+func (m *Modem) do(ctx context.Context, op func(*atConn) error) error {
+	if err := m.acquire(ctx); err != nil {
+		return err
+	}
+	handedOff := false
+	defer func() {
+		if !handedOff {
+			m.release()
+		}
+	}()
+	switch {
+	case m.closed:
+		return ErrClosed
+	case m.released:
+		return ErrReleased
+	}
+	var err error
+	if m.conn == nil {
+		err = m.open(ctx)
+	}
+	if err == nil {
+		err = op(m.conn)
+	}
+	if err != nil && m.heal && ctx.Err() == nil && isTrouble(err) {
+		handedOff = true
+		m.startLadder(err)
+	}
+	return err
+}
+
+// isTrouble reports whether err means the modem itself is gone or hung,
+// not that it refused or was slow with one command.
+func isTrouble(err error) bool {
+	var te *TimeoutError
+	if errors.As(err, &te) {
+		return te.Silent
+	}
+	return errors.Is(err, ErrPortClosed) || errors.Is(err, errOpen)
+}
+
+// open opens the port and initialises the modem. Callers hold the turn.
+func (m *Modem) open(ctx context.Context) error {
+	rwc, err := m.o.openPort(m.path, m.o.baud)
+	if err != nil {
+		return m.note(fmt.Errorf("modem: %w: %w", errOpen, err))
+	}
+	m.conn = newConn(rwc, m)
+	if err := m.initialise(ctx); err != nil {
+		m.closeConn()
+		return err
+	}
+	return nil
+}
+
+// newConn starts the AT engine on an open port.
+func newConn(rwc io.ReadWriteCloser, m *Modem) *atConn {
+	w := newWire(rwc, m.o.now, m.stats.answered)
+	a := at.New(w, at.WithTimeout(m.o.cmdTimeout), at.WithIndication("+CMTI:", m.onCMTI))
+	m.stats.set(func(s *Stats) { s.Open = true })
+	return &atConn{w: w, at: a}
+}
+
+// closeConn closes the port and waits for the AT engine to wind down.
+// Callers hold the turn.
+func (m *Modem) closeConn() {
+	c := m.conn
+	if c == nil {
+		return
+	}
+	m.conn = nil
+	c.w.Close()
+	select {
+	case <-c.at.Closed():
 	case <-time.After(10 * time.Second):
-		m.o.log.Warn("modem: reader did not stop after close", "port", m.port)
+		m.o.log.Warn("modem: reader did not stop after close", "port", m.path)
 	}
 	m.stats.set(func(s *Stats) { s.Open = false })
 }
@@ -135,11 +325,22 @@ func (m *Modem) stop() {
 // initialise puts the modem into the state every other method relies on.
 // ATZ resets +CPMS and +CNMI, so everything after it is asserted again.
 func (m *Modem) initialise(ctx context.Context) error {
-	s := m.s
+	c := m.conn
 	// Leave a half-finished +CMGS ("> " prompt) behind.
-	s.at.Escape()
-	for _, c := range []string{"Z", "E0", "+CMEE=2", "+CMGF=0"} {
-		if _, err := m.command(ctx, c, m.o.cmdTimeout); err != nil {
+	c.at.Escape()
+	// A modem that has just been reset, or a line that was just re-opened,
+	// can drop the first command: ask twice before calling it dead.
+	var err error
+	for try := 0; try < 2; try++ {
+		if _, err = m.command(ctx, "Z", m.o.cmdTimeout); !errors.Is(err, ErrTimeout) {
+			break
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("modem: init: %w", err)
+	}
+	for _, cmd := range []string{"E0", "+CMEE=2", "+CMGF=0"} {
+		if _, err := m.command(ctx, cmd, m.o.cmdTimeout); err != nil {
 			return fmt.Errorf("modem: init: %w", err)
 		}
 	}
@@ -147,11 +348,10 @@ func (m *Modem) initialise(ctx context.Context) error {
 		return err
 	}
 	if m.sim.state != SIMReady {
-		m.o.log.Warn("modem: SIM not ready; SMS unavailable", "port", m.port, "sim", m.sim.state, "reason", m.sim.reason)
+		m.o.log.Warn("modem: SIM not ready; SMS unavailable", "port", m.path, "sim", m.sim.state, "reason", m.sim.reason)
 		return nil
 	}
 	// The SIM may still be loading right after the PIN or a reset.
-	var err error
 	for try := 0; try < 5; try++ {
 		if _, err = m.command(ctx, `+CPMS="SM","SM","SM"`, m.o.cmdTimeout); err == nil || !isSIMBusy(err) {
 			break
@@ -184,28 +384,15 @@ func (m *Modem) enableIndications(ctx context.Context) {
 			return
 		}
 	}
-	m.o.log.Warn("modem: no +CNMI setting accepted; new messages are found by polling only", "port", m.port)
+	m.o.log.Warn("modem: no +CNMI setting accepted; new messages are found by polling only", "port", m.path)
 }
 
 func (m *Modem) onCMTI(lines []string) {
 	if len(lines) == 0 {
 		return
 	}
-	idx, ok := parseCMTI(lines[0])
-	if !ok {
-		return
-	}
-	m.indMu.Lock()
-	defer m.indMu.Unlock()
-	if m.indClosed {
-		return
-	}
-	select {
-	case m.ind <- idx:
-	default:
-		// Full: the reader of the channel is behind and will list storage
-		// anyway. Never block the AT reader.
-		m.stats.set(func(s *Stats) { s.IndicationsDropped++ })
+	if _, ok := parseCMTI(lines[0]); ok {
+		m.arrived()
 	}
 }
 
@@ -226,62 +413,56 @@ func parseCMTI(line string) (int, bool) {
 	return n, true
 }
 
-// Indications delivers the storage index of every "+CMTI" the modem
-// sends (only WithIndications(true)). When the channel is full further
-// indexes are dropped: list Messages to catch up. It is closed by Close.
-func (m *Modem) Indications() <-chan int { return m.ind }
-
 // command runs one AT command (without "AT"), resynchronising first when
-// an earlier command was abandoned. Callers hold m.mu.
+// an earlier command was abandoned. Callers hold the turn.
 func (m *Modem) command(ctx context.Context, cmd string, timeout time.Duration) ([]string, error) {
-	return m.exchange(ctx, cmd, timeout, func(s *atConn, d time.Duration) ([]string, error) {
-		return s.at.Command(cmd, at.WithTimeout(d))
+	return m.exchange(ctx, cmd, timeout, func(c *atConn, d time.Duration) ([]string, error) {
+		return c.at.Command(cmd, at.WithTimeout(d))
 	})
 }
 
 // smsCommand runs a two-step command (+CMGS: command, "> ", PDU, Ctrl-Z).
 func (m *Modem) smsCommand(ctx context.Context, cmd, pdu string, timeout time.Duration) ([]string, error) {
-	return m.exchange(ctx, cmd, timeout, func(s *atConn, d time.Duration) ([]string, error) {
-		return s.at.SMSCommand(cmd, pdu, at.WithTimeout(d))
+	return m.exchange(ctx, cmd, timeout, func(c *atConn, d time.Duration) ([]string, error) {
+		return c.at.SMSCommand(cmd, pdu, at.WithTimeout(d))
 	})
 }
 
 func (m *Modem) exchange(ctx context.Context, cmd string, timeout time.Duration,
 	do func(*atConn, time.Duration) ([]string, error)) ([]string, error) {
-	if m.closed {
-		return nil, ErrClosed
-	}
-	s := m.s
-	if s == nil {
-		return nil, m.note(fmt.Errorf("modem: %s: %w (Recover re-opens it)", m.port, ErrPortClosed))
+	c := m.conn
+	if c == nil {
+		return nil, m.note(fmt.Errorf("modem: %s: %w", m.path, ErrPortClosed))
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := m.resync(ctx, s); err != nil {
+	if err := m.resync(ctx, c); err != nil {
 		return nil, err
 	}
 	d := bound(ctx, timeout)
-	info, err := do(s, d)
+	sent := m.o.now()
+	info, err := do(c, d)
 	cmd = shown(cmd) // errors name the command, never a PIN or PUK
 	switch {
 	case err == nil:
 		return info, nil
 	case errors.Is(err, at.ErrDeadlineExceeded):
-		s.w.abandon()
-		m.stats.set(func(st *Stats) { st.Timeouts++ })
+		c.w.abandon()
+		silent := !c.w.heardSince(sent)
+		m.stats.timedOut(silent, m.o.now())
 		if ctx.Err() != nil {
 			return nil, m.note(fmt.Errorf("modem: AT%s: %w", cmd, ctx.Err()))
 		}
-		return nil, m.note(fmt.Errorf("modem: AT%s: %w after %s", cmd, ErrTimeout, d))
+		return nil, m.note(fmt.Errorf("modem: AT%s: %w", cmd, &TimeoutError{After: d, Silent: silent}))
 	case errors.Is(err, at.ErrClosed):
-		return nil, m.note(fmt.Errorf("modem: AT%s: %s: %w (modem unplugged or re-enumerated; Recover re-opens it)", cmd, m.port, ErrPortClosed))
+		return nil, m.note(fmt.Errorf("modem: AT%s: %s: %w (modem unplugged or re-enumerated)", cmd, m.path, ErrPortClosed))
 	}
 	aerr := atError(cmd, err)
 	var ae *ATError
 	if !errors.As(aerr, &ae) {
 		// A write or read failure: the port is gone or going.
-		return nil, m.note(fmt.Errorf("modem: AT%s: %s: %w: %v (modem unplugged or re-enumerated; Recover re-opens it)", cmd, m.port, ErrPortClosed, err))
+		return nil, m.note(fmt.Errorf("modem: AT%s: %s: %w: %v (modem unplugged or re-enumerated)", cmd, m.path, ErrPortClosed, err))
 	}
 	return info, m.note(fmt.Errorf("modem: %w", aerr))
 }
@@ -300,30 +481,33 @@ func shown(cmd string) string {
 
 // resync makes sure no answer to an abandoned command is still on its
 // way before a new command is written (the wire drops it when it comes).
-func (m *Modem) resync(ctx context.Context, s *atConn) error {
-	if s.w.idle() {
+func (m *Modem) resync(ctx context.Context, c *atConn) error {
+	if c.w.idle() {
 		return nil
 	}
-	m.stats.set(func(st *Stats) { st.Resyncs++ })
-	if s.w.waitIdle(bound(ctx, m.o.resyncWait)) {
+	m.stats.set(func(st *Stats) { st.Recovery.Resyncs++ })
+	if c.w.waitIdle(bound(ctx, m.o.resyncWait)) {
 		return nil
 	}
 	select {
-	case <-s.at.Closed():
-		return m.note(fmt.Errorf("modem: %s: %w (Recover re-opens it)", m.port, ErrPortClosed))
+	case <-c.at.Closed():
+		return m.note(fmt.Errorf("modem: %s: %w", m.path, ErrPortClosed))
 	default:
 	}
 	// The modem dropped the command: it will never answer. Start afresh
 	// and check it answers now.
-	s.w.forget()
-	m.stats.set(func(st *Stats) { st.ResyncFailures++ })
+	c.w.forget()
+	m.stats.set(func(st *Stats) { st.Recovery.ResyncFailures++ })
 	d := bound(ctx, m.o.cmdTimeout)
-	if _, err := s.at.Command("", at.WithTimeout(d)); err != nil {
+	sent := m.o.now()
+	if _, err := c.at.Command("", at.WithTimeout(d)); err != nil {
+		silent := true
 		if errors.Is(err, at.ErrDeadlineExceeded) {
-			s.w.abandon()
-			m.stats.set(func(st *Stats) { st.Timeouts++ })
+			c.w.abandon()
+			silent = !c.w.heardSince(sent)
+			m.stats.timedOut(silent, m.o.now())
 		}
-		return m.note(fmt.Errorf("modem: out of step and not answering AT: %w", ErrTimeout))
+		return m.note(fmt.Errorf("modem: out of step and not answering AT: %w", &TimeoutError{After: d, Silent: silent}))
 	}
 	return nil
 }
@@ -354,10 +538,10 @@ func sleep(ctx context.Context, d time.Duration) error {
 
 // Ping checks that the modem answers "AT".
 func (m *Modem) Ping(ctx context.Context) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	_, err := m.command(ctx, "", m.o.cmdTimeout)
-	return err
+	return m.do(ctx, func(*atConn) error {
+		_, err := m.command(ctx, "", m.o.cmdTimeout)
+		return err
+	})
 }
 
 // retry runs a read-only query once more after a timeout or a garbled

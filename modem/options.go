@@ -19,6 +19,7 @@ type options struct {
 	pinFile     string
 	recoveryCmd []string
 	indications bool
+	memory      Memory
 	log         *slog.Logger
 
 	// The OS boundaries, replaced in tests.
@@ -81,6 +82,11 @@ func WithRecoveryCommand(argv []string) Option {
 // WithIndications asks the modem for +CMTI new-message indications
 // (+CNMI=2,1) and delivers their storage indexes on Indications().
 func WithIndications(on bool) Option { return func(o *options) { o.indications = on } }
+
+// WithMemory keeps the counters and a rejected PIN in mem, so that they
+// outlive a restart: above all, a PIN the SIM rejected is then never sent
+// again by a later run.
+func WithMemory(mem Memory) Option { return func(o *options) { o.memory = mem } }
 
 // WithLogger sets the logger (default: discard).
 func WithLogger(l *slog.Logger) Option {

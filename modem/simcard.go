@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -11,16 +12,11 @@ import (
 	"time"
 )
 
-// simState is what the modem knows of the SIM card. The PIN rules: send it
-// only when the SIM asks, never the same PIN again once rejected (a
-// changed PIN file gets one try), never with the last try left (the next
-// failure would need the PUK).
+// simState is what the modem knows of the SIM card now.
 type simState struct {
 	state    SIMState
 	attempts int    // PIN tries left, -1 unknown
 	reason   string // why it is not ready, for Info and errors
-	rejected [32]byte
-	hasRej   bool
 }
 
 // PINError says why the SIM is locked and stays so.
@@ -40,16 +36,25 @@ func (e *PINError) Error() string {
 
 func (e *PINError) Is(target error) bool { return target == ErrSIMNotReady }
 
-// unlockSIM reads the SIM state and enters the PIN when allowed. Only a
-// modem that does not answer is an error; a locked SIM is recorded.
+// unlockSIM reads the SIM state and enters the PIN when the rules allow.
+// Only a modem that does not answer is an error; a locked SIM is recorded.
+//
+// The rules keep the SIM out of PUK whatever happens to oobd: a PIN is
+// sent only when the SIM asks; a PIN the SIM rejected is remembered (as a
+// digest with the SIM's ICCID, across re-opens, resets and, with
+// WithMemory, restarts) and never sent again; after a rejection no PIN is
+// sent while the modem cannot say how many tries are left; and none is
+// sent with one try left. Once the SIM is ready the memory is cleared: a
+// PIN that worked resets the SIM's count.
 func (m *Modem) unlockSIM(ctx context.Context) error {
 	st, err := m.cpin(ctx)
 	if err != nil {
 		return err
 	}
-	m.sim.state, m.sim.reason, m.sim.attempts = st, "", -1
+	m.sim = simState{state: st, attempts: -1}
 	switch st {
 	case SIMReady:
+		m.stats.setRejectedPIN("")
 		return nil
 	case SIMPUK:
 		m.sim.reason = "PUK required: enter it by hand (oobd never does)"
@@ -77,34 +82,54 @@ func (m *Modem) unlockSIM(ctx context.Context) error {
 		m.sim.reason = fmt.Sprintf("PIN file %s does not hold 4 to 8 digits", m.o.pinFile)
 		return nil
 	}
-	sum := sha256.Sum256([]byte(pin))
-	if m.sim.hasRej && subtle.ConstantTimeCompare(sum[:], m.sim.rejected[:]) == 1 {
-		m.sim.reason = "the PIN in the PIN file was rejected before; not retried"
-		return nil
+	// The ICCID ties the memory to this SIM: a new SIM with the same PIN
+	// file gets its try. A locked SIM usually still gives it.
+	iccid := m.iccid(func(cmd string) []string {
+		info, err := m.command(ctx, cmd, m.o.cmdTimeout)
+		if err != nil {
+			return nil
+		}
+		return info
+	})
+	if iccid == "" {
+		m.o.log.Warn("modem: the locked SIM gives no ICCID; a rejected PIN is remembered by the PIN alone", "port", m.path)
 	}
-	if m.sim.attempts == 1 {
+	digest := pinDigest(pin, iccid)
+	rejected := m.stats.rejectedPIN()
+	switch {
+	case rejected != "" && subtle.ConstantTimeCompare([]byte(rejected), []byte(digest)) == 1:
+		m.sim.reason = "the PIN in the PIN file was rejected before; not retried (fix the file, or enter the PIN by hand)"
+		return nil
+	case rejected != "" && m.sim.attempts < 0:
+		m.sim.reason = "a PIN was rejected before and the modem does not say how many tries are left; not risking the PUK: enter the PIN by hand"
+		return nil
+	case m.sim.attempts == 1:
 		m.sim.reason = "one PIN attempt left: not risking the PUK; enter the PIN by hand"
 		return nil
 	}
-	m.o.log.Info("modem: entering SIM PIN", "port", m.port, "attempts_left", m.sim.attempts)
+	m.o.log.Info("modem: entering SIM PIN", "port", m.path, "attempts_left", m.sim.attempts)
 	// The PIN goes to the modem only; the AT engine never logs.
 	_, err = m.command(ctx, `+CPIN="`+pin+`"`, m.o.cmdTimeout+10*time.Second)
 	if err != nil {
 		var ae *ATError
 		if !errors.As(err, &ae) {
-			return err // no answer: whether it took is unknown; Recover will look again
+			// No answer: whether it took is unknown. Counting it as
+			// rejected errs on the side of the PUK.
+			m.stats.setRejectedPIN(digest)
+			return err
 		}
-		m.sim.rejected, m.sim.hasRej = sum, true
+		m.stats.setRejectedPIN(digest)
 		m.sim.attempts = m.pinAttempts(ctx)
 		m.sim.reason = "PIN rejected (" + ae.Meaning + "); not retried"
-		m.o.log.Error("modem: SIM PIN rejected", "port", m.port, "attempts_left", m.sim.attempts)
+		m.o.log.Error("modem: SIM PIN rejected", "port", m.path, "attempts_left", m.sim.attempts)
 		return nil
 	}
 	// The SIM takes a moment to become ready.
 	for try := 0; try < 20; try++ {
 		st, err := m.cpin(ctx)
 		if err == nil && st == SIMReady {
-			m.sim.state, m.sim.reason, m.sim.attempts = SIMReady, "", -1
+			m.sim = simState{state: SIMReady, attempts: -1}
+			m.stats.setRejectedPIN("")
 			return nil
 		}
 		if err := sleep(ctx, 250*time.Millisecond); err != nil {
@@ -113,6 +138,12 @@ func (m *Modem) unlockSIM(ctx context.Context) error {
 	}
 	m.sim.reason = "PIN accepted but the SIM did not become ready"
 	return nil
+}
+
+// pinDigest is what is remembered of a rejected PIN: never the PIN.
+func pinDigest(pin, iccid string) string {
+	sum := sha256.Sum256([]byte("oobd-pin\x00" + iccid + "\x00" + pin))
+	return hex.EncodeToString(sum[:])
 }
 
 // cpin asks +CPIN?. "SIM not inserted" comes back as an error.

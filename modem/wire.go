@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -27,6 +28,9 @@ type wire struct {
 	cond        *sync.Cond
 	outstanding []bool // one per unanswered command; true: abandoned
 	closed      bool
+
+	// heard is when the modem last sent anything at all (UnixNano).
+	heard atomic.Int64
 
 	// read side, touched only by the engine's reader goroutine
 	buf []byte
@@ -59,6 +63,7 @@ func (w *wire) Read(p []byte) (int, error) {
 	for len(w.out) == 0 {
 		n, err := w.port.Read(w.buf)
 		if n > 0 {
+			w.heard.Store(w.now().UnixNano())
 			w.in = append(w.in, w.buf[:n]...)
 			w.split()
 			if len(w.in) > maxLine {
@@ -140,6 +145,9 @@ func (w *wire) abandon() {
 		w.outstanding[n-1] = true
 	}
 }
+
+// heardSince reports whether the modem sent anything at t or later.
+func (w *wire) heardSince(t time.Time) bool { return w.heard.Load() >= t.UnixNano() }
 
 // idle reports whether no command is outstanding.
 func (w *wire) idle() bool {

@@ -315,6 +315,12 @@ func (s *Simulator) execLocked(text string) reply {
 	if !ok {
 		return reply{none: true}
 	}
+	if len(cmds) == 0 {
+		s.received = append(s.received, "AT")
+	}
+	for _, c := range cmds {
+		s.received = append(s.received, c.String())
+	}
 	if err != nil {
 		return reply{final: "ERROR"}
 	}

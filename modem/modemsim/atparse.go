@@ -28,6 +28,12 @@ type atCmd struct {
 	Args string
 }
 
+// String is the command as a log shows it: "AT+CMGL=", "AT+CSQ", "ATZ",
+// "AT+CPIN?"; arguments are left out (one may be a PIN).
+func (c atCmd) String() string {
+	return "AT" + c.Name + [...]string{opExec: "", opRead: "?", opSet: "=", opTest: "=?"}[c.Op]
+}
+
 var errSyntax = errors.New("syntax error")
 
 // maxLine is the longest command line accepted; longer ones are an ERROR,

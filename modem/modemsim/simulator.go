@@ -36,12 +36,14 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"github.com/oobd/oobd/internal/gsmtables"
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/oobd/oobd/internal/gsmtables"
 )
 
 // Identity is what the modem and its SIM say about themselves.
@@ -92,6 +94,7 @@ type config struct {
 	reg       int
 	bootQuiet time.Duration
 	logger    *slog.Logger
+	without   []string
 }
 
 // WithCapacity sets how many messages the SIM holds (default 30).
@@ -120,6 +123,13 @@ func WithSMSC(number string) Option { return func(c *config) { c.smsc = number }
 // WithBootQuiet sets how long the modem says nothing after a reset
 // (default 300ms).
 func WithBootQuiet(d time.Duration) Option { return func(c *config) { c.bootQuiet = d } }
+
+// WithoutCommands makes the modem answer ERROR to the named commands
+// ("^CPIN", "+CPINR", "+CCID"…), as models that lack them do: e.g. a
+// modem that cannot tell how many PIN tries are left.
+func WithoutCommands(names ...string) Option {
+	return func(c *config) { c.without = append(c.without, names...) }
+}
 
 // WithLogger logs what the simulator does (default: nothing).
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
@@ -198,6 +208,7 @@ type Simulator struct {
 	hangups    int           // times a client closed the port
 	hangupWake chan struct{} // closed and replaced on each hang-up
 	asm        assembler
+	received   []string // every command received, as atCmd.String shows it
 	cgdcont    map[int]string
 	cmds       map[string]handler
 	// line state, used only by the serve goroutine (and reset under mu)
@@ -277,6 +288,9 @@ func New(opts ...Option) (*Simulator, error) {
 	}
 	if s.pin != "" {
 		s.simState = simPIN
+	}
+	for _, n := range cfg.without {
+		delete(s.cmds, strings.ToUpper(n))
 	}
 	s.wg.Add(1)
 	go s.serve()
@@ -734,6 +748,14 @@ type Status struct {
 	Used, Capacity      int
 	Dropped, Sent       int
 	Mode                string
+}
+
+// Commands returns every command received so far, in order, without
+// arguments ("AT+CMGL=", "AT+CSQ", "AT+CPIN="; "AT" for a bare AT).
+func (s *Simulator) Commands() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.received...)
 }
 
 // Status reports the simulator's state.

@@ -54,7 +54,7 @@ type Agent struct {
 
 	store    *state.Store
 	audit    *audit.Log
-	modem    *modemLine
+	modem    *modem.Modem
 	inbox    *inbox.Poller
 	sessions *session.Controller
 	push     *notify.Pushover // nil: pushes not configured
@@ -104,17 +104,12 @@ func New(cfg *config.Config, opts ...Option) (_ *Agent, err error) {
 	if len(cfg.Modem.RecoveryCommand) > 0 {
 		mopts = append(mopts, modem.WithRecoveryCommand(cfg.Modem.RecoveryCommand))
 	}
-	a.modem = newModemLine(cfg.Modem.Port, a.log, cfg.Modem.RecoveryCommand, mopts...)
+	mopts = append(mopts, modem.WithMemory(a.store.ModemMemory()))
+	a.modem = modem.New(cfg.Modem.Port, mopts...)
 
-	iopts := []inbox.Option{inbox.WithSchedule(cfg.Trigger.Schedule), inbox.WithLogger(a.log)}
-	if cfg.Trigger.URC {
-		iopts = append(iopts, inbox.WithIndications(a.modem.Indications()))
-	}
-	warn := &inboxStore{Store: a.store, stats: a.modem.Stats, onWarn: func(used, total int) {
-		a.log.Warn("SMS storage nearly full", "used", used, "total", total)
-		go a.pushNow(context.Background(), notify.StorageMessage(used, total))
-	}}
-	if a.inbox, err = inbox.New(a.modem, trig, a.audit, warn, a, iopts...); err != nil {
+	iopts := []inbox.Option{inbox.WithSchedule(cfg.Trigger.Schedule), inbox.WithLogger(a.log),
+		inbox.WithIndications(cfg.Trigger.URC), inbox.WithAlerts(a.pushNow)}
+	if a.inbox, err = inbox.New(a.modem, trig, a.audit, a.store, a, iopts...); err != nil {
 		return nil, err
 	}
 
@@ -144,7 +139,7 @@ func New(cfg *config.Config, opts ...Option) (_ *Agent, err error) {
 	}
 	sopts := []session.Option{session.WithLogger(a.log), session.WithRecorder(&recorder{store: a.store, observe: a.observe})}
 	if cfg.Modem.SinglePort() {
-		sopts = append(sopts, session.WithPort(&handOver{a: a}))
+		sopts = append(sopts, session.WithPort(a.inbox))
 	}
 	a.sessions = session.New(cfg.SessionConfig(), a.link, a.openTunnel, n, sopts...)
 	return a, nil
@@ -214,7 +209,6 @@ func (a *Agent) Run(ctx context.Context) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		a.checkModem(bg)
 		if err := a.inbox.Poll(bg); err != nil && bg.Err() == nil {
 			a.log.Warn("first poll", "err", err)
 		}
@@ -263,44 +257,6 @@ func (a *Agent) Run(ctx context.Context) error {
 	return nil
 }
 
-// checkModem reads the modem once at start-up: its health for the state
-// file, and whether the SIM changed since the last run.
-func (a *Agent) checkModem(ctx context.Context) {
-	ictx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	info, err := a.modem.Info(ictx)
-	if err != nil {
-		a.log.Error("modem not ready; will retry on every poll", "port", a.cfg.Modem.Port, "err", err)
-		a.store.Update(func(st *state.State) {
-			st.Modem.OK, st.Modem.LastError = false, err.Error()
-			st.AddEvent(a.now(), "modem", "not ready: "+err.Error())
-		})
-		return
-	}
-	var changed *notify.SIMChange
-	a.store.Update(func(st *state.State) {
-		m := &st.Modem
-		if (m.ICCID != "" && info.ICCID != "" && m.ICCID != info.ICCID) || (m.IMSI != "" && info.IMSI != "" && m.IMSI != info.IMSI) {
-			changed = &notify.SIMChange{OldICCID: m.ICCID, NewICCID: info.ICCID, OldIMSI: m.IMSI, NewIMSI: info.IMSI}
-			st.AddEvent(a.now(), "modem", "SIM changed")
-		}
-		m.OK, m.LastError, m.LastAnswer = true, "", a.now()
-		m.ICCID, m.IMSI = info.ICCID, info.IMSI
-		m.SIM, m.PINAttempts = string(info.SIM), info.PINAttempts
-		m.SignalDBm, m.SignalKnown = info.SignalDBm, info.SignalKnown
-		m.Registration, m.Operator = string(info.Registration), info.Operator
-		m.StorageUsed, m.StorageTotal = info.StorageUsed, info.StorageTotal
-	})
-	if changed != nil {
-		a.log.Warn("SIM changed", "old_iccid", changed.OldICCID, "new_iccid", changed.NewICCID)
-		a.pushNow(ctx, notify.SIMChangedMessage(*changed))
-	}
-	if info.SIM == modem.SIMPIN || info.SIM == modem.SIMPUK {
-		a.log.Error("SIM locked", "sim", info.SIM, "attempts_left", info.PINAttempts)
-		a.pushNow(ctx, notify.WrongPINMessage(info.PINAttempts))
-	}
-}
-
 // pushNow pushes over the default route, if pushes are configured.
 func (a *Agent) pushNow(ctx context.Context, m notify.Message) {
 	if a.push == nil {
@@ -336,7 +292,7 @@ func (a *Agent) healthSnapshot() health.Snapshot {
 	if d := st.LastDrill; d != nil {
 		s.LastDrill, s.LastDrillOK = d.Time, d.OK
 	}
-	ms := a.modem.Stats()
+	ms := a.modem.Stats().Recovery
 	s.ModemRecovered = ms.Reopens + ms.Resets + ms.PowerCycles
 	return s
 }

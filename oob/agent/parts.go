@@ -2,11 +2,8 @@ package agent
 
 import (
 	"context"
-	"fmt"
 	"net"
-	"sync"
 
-	"github.com/oobd/oobd/modem"
 	"github.com/oobd/oobd/oob/link"
 	"github.com/oobd/oobd/oob/session"
 	"github.com/oobd/oobd/oob/state"
@@ -86,26 +83,6 @@ func (s sshTunnel) SelfCheck(ctx context.Context) error {
 	return err
 }
 
-// handOver lends a single-port modem to the dialer for the session.
-type handOver struct{ a *Agent }
-
-func (h *handOver) Release(ctx context.Context) error {
-	h.a.inbox.Pause()
-	h.a.modem.release()
-	return nil
-}
-
-func (h *handOver) Reacquire(ctx context.Context) error {
-	// However the re-open goes, the inbox resumes: its next polls retry
-	// the modem (and recover it), and held notices go out once it answers.
-	err := h.a.modem.reacquire(ctx)
-	h.a.inbox.Resume(ctx, nil, h.a.now())
-	if err != nil {
-		return fmt.Errorf("re-open the modem after the session: %w", err)
-	}
-	return nil
-}
-
 // recorder writes the session to the state file for `oobd status`.
 type recorder struct {
 	store   *state.Store
@@ -170,58 +147,4 @@ func (j *stateJournal) leftovers() link.Leftovers {
 		lo.Routes = append(lo.Routes, link.HostRoute{Dst: r.Destination, Interface: r.Interface})
 	}
 	return lo
-}
-
-// inboxStore is the state store as the inbox sees it. Each of its
-// updates (every poll makes some) also adds the modem's new troubles to
-// the recovery counters `oobd status` shows, and when one raises the SMS
-// storage warning the owner gets a push, once, before the SIM is full and
-// stops taking texts.
-type inboxStore struct {
-	*state.Store
-	stats  func() modem.Stats
-	onWarn func(used, total int)
-
-	mu   sync.Mutex  // guards seen
-	seen modem.Stats // the counters already added
-}
-
-func (w *inboxStore) Update(fn func(*state.State)) error {
-	var raised bool
-	var used, total int
-	w.mu.Lock()
-	now := w.stats()
-	// A re-opened modem (single-port hand-over) counts from 0 again.
-	delta := func(cur, seen int) int {
-		if cur < seen {
-			return cur
-		}
-		return cur - seen
-	}
-	d := state.ModemRecovery{
-		Timeouts:    delta(now.Timeouts, w.seen.Timeouts),
-		Resyncs:     delta(now.Resyncs, w.seen.Resyncs),
-		Reopens:     delta(now.Reopens, w.seen.Reopens),
-		Resets:      delta(now.Resets, w.seen.Resets),
-		PowerCycles: delta(now.PowerCycles, w.seen.PowerCycles),
-	}
-	w.seen = now
-	w.mu.Unlock()
-	err := w.Store.Update(func(st *state.State) {
-		before := st.Modem.StorageWarning
-		fn(st)
-		r := &st.Modem.Recovery
-		r.Timeouts += d.Timeouts
-		r.Resyncs += d.Resyncs
-		r.Reopens += d.Reopens
-		r.Resets += d.Resets
-		r.PowerCycles += d.PowerCycles
-		if before == "" && st.Modem.StorageWarning != "" {
-			raised, used, total = true, st.Modem.StorageUsed, st.Modem.StorageTotal
-		}
-	})
-	if raised {
-		w.onWarn(used, total)
-	}
-	return err
 }

@@ -165,7 +165,7 @@ tunnel:
 	opts := []inbox.Option{inbox.WithSchedule(cfg.Trigger.Schedule), inbox.WithLogger(logger),
 		inbox.WithDebounce(100 * time.Millisecond), inbox.WithIncompleteWait(time.Nanosecond)}
 	if cfg.Trigger.URC {
-		opts = append(opts, inbox.WithIndications(m.Indications()))
+		opts = append(opts, inbox.WithIndications(true))
 	}
 	p, err := inbox.New(m, trig, e.audit, store, e.handler, opts...)
 	if err != nil {

@@ -2,8 +2,11 @@
 // modem announces a new message (+CMTI), it reads every stored message,
 // has the trigger decide it, audits the verdict, deletes it from the SIM,
 // answers where the decision says, and hands accepted requests to the
-// session lifecycle. It is the only reader of the modem, and stays off it
-// while the link holds a single-port modem.
+// session lifecycle. Each poll also records the modem's health and what it
+// reports (signal, registration, SIM, storage) in the state, and alerts the
+// owner to a SIM change, a locked SIM and storage near full. It is the only
+// reader of the modem, and lends a single-port modem's port to the dialer
+// for a session (it implements the session's Port).
 package inbox
 
 import (
@@ -22,6 +25,7 @@ import (
 
 	"github.com/oobd/oobd/modem"
 	"github.com/oobd/oobd/oob/audit"
+	"github.com/oobd/oobd/oob/notify"
 	"github.com/oobd/oobd/oob/state"
 	"github.com/oobd/oobd/oob/trigger"
 )
@@ -32,6 +36,10 @@ type Modem interface {
 	Delete(ctx context.Context, index int) error
 	Send(ctx context.Context, number, text string) error
 	Info(ctx context.Context) (modem.Info, error)
+	Stats() modem.Stats
+	Release(ctx context.Context) error
+	Reacquire(ctx context.Context) error
+	Arrivals() <-chan struct{}
 }
 
 // Decider decides messages; *trigger.Trigger satisfies it.
@@ -47,7 +55,12 @@ type Auditor interface {
 // Store keeps the poller's view of the modem; *state.Store satisfies it.
 type Store interface {
 	Update(func(*state.State)) error
+	Snapshot() state.State
 }
+
+// Alerter tells the owner what needs them (a push, when pushes are
+// configured); it must not block for long.
+type Alerter func(ctx context.Context, m notify.Message)
 
 // Handler carries out accepted requests: the session lifecycle. Handle
 // returns when the request has been dealt with (for up: the session is up,
@@ -68,7 +81,7 @@ type Reply struct {
 	Text string
 }
 
-// ErrPaused is returned by Poll while the link holds the modem.
+// ErrPaused is returned by Poll while the dialer holds the modem.
 var ErrPaused = errors.New("inbox: paused while the link holds the modem")
 
 // Poller reads the inbox. Start it, and Close it when done.
@@ -81,13 +94,15 @@ type Poller struct {
 
 	runMu sync.Mutex // one run (read, then dispatch) at a time
 
+	modem Modem
+
 	modemMu      sync.Mutex // who may talk to the modem; guards what follows
-	modem        Modem
 	paused       bool
 	pending      []outgoing // replies held while paused
 	sessionEnded time.Time
 	firstSeen    map[int]time.Time // storage slot → first seen in an incomplete set
 	undeleted    map[string]bool   // processed messages whose delete failed
+	polled       bool              // the first poll of this run is done
 
 	kick chan struct{}
 
@@ -103,7 +118,8 @@ type outgoing struct{ to, text string }
 
 type options struct {
 	schedule       string
-	indications    <-chan int
+	indications    bool
+	alert          Alerter
 	debounce       time.Duration
 	incompleteWait time.Duration
 	storageWarn    int // percent
@@ -117,9 +133,13 @@ type Option func(*options)
 // WithSchedule sets the cron schedule of the poll (default "@every 1m").
 func WithSchedule(spec string) Option { return func(o *options) { o.schedule = spec } }
 
-// WithIndications makes every value on ch (a +CMTI's storage index) run
-// the reader at once, debounced; nil for none.
-func WithIndications(ch <-chan int) Option { return func(o *options) { o.indications = ch } }
+// WithIndications makes the modem's Arrivals (a +CMTI, a modem back from
+// recovery) run the reader at once, debounced.
+func WithIndications(on bool) Option { return func(o *options) { o.indications = on } }
+
+// WithAlerts sends the alerts about the modem (SIM changed or locked,
+// storage near full) to a.
+func WithAlerts(a Alerter) Option { return func(o *options) { o.alert = a } }
 
 // WithDebounce sets how long after an indication the reader runs, so the
 // parts of a long message are read together (default 2s).
@@ -149,6 +169,7 @@ func New(m Modem, d Decider, a Auditor, st Store, h Handler, opts ...Option) (*P
 		storageWarn:    80,
 		logger:         slog.New(slog.DiscardHandler),
 		now:            time.Now,
+		alert:          func(context.Context, notify.Message) {},
 	}
 	for _, f := range opts {
 		f(&o)
@@ -208,25 +229,29 @@ func (p *Poller) Close() error {
 	return nil
 }
 
-// Pause keeps the poller off the modem (the link is about to use a
-// single-port modem as its data line). It waits for a read in progress to
-// finish; it may be called from Handle.
-func (p *Poller) Pause() {
+// Release lends a single-port modem's port to the dialer for a session
+// (session.Port): the poller stays off the modem, holding its replies,
+// until Reacquire. It waits for a read in progress to finish.
+func (p *Poller) Release(ctx context.Context) error {
 	p.modemMu.Lock()
 	p.paused = true
 	p.modemMu.Unlock()
-	p.opts.logger.Info("inbox paused: the link holds the modem")
+	p.opts.logger.Info("inbox paused: the dialer holds the modem")
+	return p.modem.Release(ctx)
 }
 
-// Resume lets the poller use the modem again, m when it was re-opened (nil
-// keeps the old one). sessionEnded is when the session that held the modem
-// ended: up, extend and down texts stamped before it are superseded. Held
-// replies are sent, and the inbox is read soon after.
-func (p *Poller) Resume(ctx context.Context, m Modem, sessionEnded time.Time) {
+// Reacquire takes the port back after the session. Up, extend and down
+// texts stamped before now are superseded (the session they were meant
+// for is over). However the re-open goes, the poller resumes: its next
+// polls retry the modem, and held replies go out once it answers.
+func (p *Poller) Reacquire(ctx context.Context) error {
+	err := p.modem.Reacquire(ctx)
+	p.resume(ctx, p.opts.now())
+	return err
+}
+
+func (p *Poller) resume(ctx context.Context, sessionEnded time.Time) {
 	p.modemMu.Lock()
-	if m != nil {
-		p.modem = m
-	}
 	if sessionEnded.After(p.sessionEnded) {
 		p.sessionEnded = sessionEnded
 	}
@@ -262,11 +287,15 @@ func (p *Poller) sendLocked(ctx context.Context, to, text string) {
 	}
 }
 
-// watch runs the reader on indications (debounced: the first starts a
-// timer, the ones within it are read by the same run) and on Resume.
+// watch runs the reader on the modem's arrivals (debounced: the first
+// starts a timer, the ones within it are read by the same run) and after
+// the port is taken back.
 func (p *Poller) watch(ctx context.Context) {
 	defer p.wg.Done()
-	ind := p.opts.indications
+	var ind <-chan struct{}
+	if p.opts.indications {
+		ind = p.modem.Arrivals()
+	}
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
@@ -340,13 +369,7 @@ func (p *Poller) read(ctx context.Context) ([]trigger.Request, error) {
 	info, infoErr := p.modem.Info(ctx)
 	msgs, err := p.modem.Messages(ctx)
 	if err != nil {
-		p.store.Update(func(st *state.State) {
-			st.Modem.OK = false
-			st.Modem.LastError = err.Error()
-			if infoErr == nil {
-				st.Modem.LastAnswer = now
-			}
-		})
+		p.observe(ctx, observation{now: now, info: info, infoErr: infoErr, listErr: err})
 		return nil, fmt.Errorf("inbox: %w", err)
 	}
 
@@ -406,30 +429,7 @@ func (p *Poller) read(ctx context.Context) ([]trigger.Request, error) {
 		p.sendLocked(ctx, r.to, r.text)
 	}
 
-	warning := ""
-	if infoErr == nil && info.StorageTotal > 0 {
-		used := max(0, info.StorageUsed-deleted)
-		if used*100 >= info.StorageTotal*p.opts.storageWarn {
-			warning = fmt.Sprintf("SMS storage near full: %d of %d slots used", used, info.StorageTotal)
-			log.Warn("inbox: "+warning, "used", used, "total", info.StorageTotal)
-		}
-		info.StorageUsed = used
-	} else if infoErr != nil {
-		log.Warn("inbox: modem info failed", "err", infoErr)
-	}
-	if err := p.store.Update(func(st *state.State) {
-		st.LastPoll = now
-		st.Modem.OK, st.Modem.LastAnswer, st.Modem.LastError = true, now, ""
-		if infoErr == nil {
-			setModem(&st.Modem, info)
-		}
-		st.Modem.StorageWarning = warning
-		for _, e := range events {
-			st.AddEvent(e.Time, e.Kind, e.Message)
-		}
-	}); err != nil {
-		log.Error("inbox: state not saved", "err", err)
-	}
+	p.observe(ctx, observation{now: now, info: info, infoErr: infoErr, deleted: deleted, events: events})
 	return reqs, nil
 }
 
@@ -462,12 +462,92 @@ func (p *Poller) deleteAll(ctx context.Context, m modem.Message) bool {
 	return ok
 }
 
-func setModem(s *state.Modem, in modem.Info) {
-	s.SignalDBm, s.SignalKnown = in.SignalDBm, in.SignalKnown
-	s.Registration, s.Operator = string(in.Registration), in.Operator
-	s.SIM, s.PINAttempts = string(in.SIM), in.PINAttempts
-	s.IMSI, s.ICCID = in.IMSI, in.ICCID
-	s.StorageUsed, s.StorageTotal = in.StorageUsed, in.StorageTotal
+// observation is what one poll learnt of the modem.
+type observation struct {
+	now     time.Time
+	info    modem.Info
+	infoErr error
+	listErr error // nil: the inbox was read
+	deleted int   // slots freed by this poll
+	events  []state.Event
+}
+
+// observe records what a poll learnt of the modem in the state, and
+// alerts the owner to what needs them: a SIM change, a SIM that locked,
+// storage that has become near full.
+func (p *Poller) observe(ctx context.Context, o observation) {
+	log := p.opts.logger
+	stats := p.modem.Stats()
+	info := o.info
+	if o.infoErr != nil {
+		log.Warn("inbox: modem info failed", "err", o.infoErr)
+	}
+	var alerts []notify.Message
+	err := p.store.Update(func(st *state.State) {
+		m := &st.Modem
+		if o.listErr == nil {
+			st.LastPoll = o.now
+		}
+		m.OK, m.LastAnswer, m.LastError = stats.Answering, stats.LastAnswer, ""
+		switch {
+		case errors.Is(o.listErr, modem.ErrRecovering):
+			m.LastError = "recovering: " + stats.Recovery.Step
+		case o.listErr != nil:
+			m.LastError = o.listErr.Error()
+		case o.infoErr != nil:
+			m.LastError = o.infoErr.Error()
+		}
+		if o.infoErr != nil {
+			return
+		}
+		if c := simChange(*m, info); c != nil {
+			log.Warn("SIM changed", "old_iccid", c.OldICCID, "new_iccid", c.NewICCID)
+			st.AddEvent(o.now, "modem", "SIM changed")
+			alerts = append(alerts, notify.SIMChangedMessage(*c))
+		}
+		locked := info.SIM == modem.SIMPIN || info.SIM == modem.SIMPUK
+		if locked && (m.SIM != string(info.SIM) || !p.polled) {
+			log.Error("SIM locked", "sim", info.SIM, "attempts_left", info.PINAttempts, "reason", info.SIMReason)
+			alerts = append(alerts, notify.WrongPINMessage(info.PINAttempts))
+		}
+		info.StorageUsed = max(0, info.StorageUsed-o.deleted)
+		m.SetInfo(info)
+		warning := ""
+		if info.StorageTotal > 0 && info.StorageUsed*100 >= info.StorageTotal*p.opts.storageWarn {
+			warning = fmt.Sprintf("SMS storage near full: %d of %d slots used", info.StorageUsed, info.StorageTotal)
+			log.Warn("inbox: "+warning, "used", info.StorageUsed, "total", info.StorageTotal)
+			if m.StorageWarning == "" {
+				alerts = append(alerts, notify.StorageMessage(info.StorageUsed, info.StorageTotal))
+			}
+		}
+		m.StorageWarning = warning
+		for _, e := range o.events {
+			st.AddEvent(e.Time, e.Kind, e.Message)
+		}
+	})
+	if err != nil {
+		log.Error("inbox: state not saved", "err", err)
+	}
+	p.polled = true
+	if len(alerts) > 0 {
+		// A push over a dead default route must not hold up the inbox.
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			for _, a := range alerts {
+				p.opts.alert(ctx, a)
+			}
+		}()
+	}
+}
+
+// simChange reports a SIM whose ICCID or IMSI differs from the one the
+// state remembers (nil when it is the same, or either is not known).
+func simChange(was state.Modem, now modem.Info) *notify.SIMChange {
+	if (was.ICCID != "" && now.ICCID != "" && was.ICCID != now.ICCID) || (was.IMSI != "" && now.IMSI != "" && was.IMSI != now.IMSI) {
+		return &notify.SIMChange{OldICCID: was.ICCID, NewICCID: now.ICCID, OldIMSI: was.IMSI, NewIMSI: now.IMSI}
+	}
+	return nil
 }
 
 func fingerprint(m modem.Message) string {

@@ -39,10 +39,13 @@ type fakeModem struct {
 	calls   int
 	total   int
 	listErr error
+
+	released, reacquired int
+	arrivals             chan struct{}
 }
 
 func newFakeModem() *fakeModem {
-	return &fakeModem{stored: map[int]modem.Message{}, failDel: map[int]int{}, total: 10}
+	return &fakeModem{stored: map[int]modem.Message{}, failDel: map[int]int{}, total: 10, arrivals: make(chan struct{}, 1)}
 }
 
 func (f *fakeModem) put(m modem.Message) {
@@ -100,6 +103,28 @@ func (f *fakeModem) Info(ctx context.Context) (modem.Info, error) {
 	}
 	return modem.Info{SIM: modem.SIMReady, Registration: modem.RegHome, SignalDBm: -71, SignalKnown: true, StorageUsed: used, StorageTotal: f.total}, nil
 }
+
+func (f *fakeModem) Stats() modem.Stats {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return modem.Stats{Answering: f.listErr == nil}
+}
+
+func (f *fakeModem) Release(ctx context.Context) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.released++
+	return nil
+}
+
+func (f *fakeModem) Reacquire(ctx context.Context) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reacquired++
+	return nil
+}
+
+func (f *fakeModem) Arrivals() <-chan struct{} { return f.arrivals }
 
 func (f *fakeModem) snapshot() (sent []outgoing, deleted []int, stored int) {
 	f.mu.Lock()
@@ -299,12 +324,14 @@ func TestDeleteFailureNeverDecidesTwice(t *testing.T) {
 	}
 }
 
-func TestPause(t *testing.T) {
+func TestReleaseAndReacquire(t *testing.T) {
 	r := newRig(t, WithSchedule("@every 1h"))
 	if err := r.p.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	r.p.Pause()
+	if err := r.p.Release(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	r.m.put(sms(1, owner, t0, secret+" status"))
 	if err := r.p.Poll(context.Background()); !errors.Is(err, ErrPaused) {
 		t.Fatalf("Poll while paused: %v", err)
@@ -317,27 +344,36 @@ func TestPause(t *testing.T) {
 	if calls != 0 || len(sent) != 0 {
 		t.Fatalf("modem used while paused: %d lists, sent %v", calls, sent)
 	}
-	// Resume sends what was held and reads the inbox at once.
-	r.p.Resume(context.Background(), nil, t0.Add(30*time.Minute))
+	// Reacquire sends what was held and reads the inbox at once.
+	r.advance(30 * time.Minute)
+	if err := r.p.Reacquire(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	select {
 	case req := <-r.h.got:
 		if req.Verb != trigger.VerbStatus {
 			t.Errorf("handled %+v", req)
 		}
 	case <-time.After(10 * time.Second):
-		t.Fatal("no read after Resume")
+		t.Fatal("no read after Reacquire")
 	}
 	if sent, _, _ := r.m.snapshot(); len(sent) == 0 || sent[0].text != "link down" {
 		t.Errorf("held reply not sent first: %v", sent)
+	}
+	r.m.mu.Lock()
+	defer r.m.mu.Unlock()
+	if r.m.released != 1 || r.m.reacquired != 1 {
+		t.Errorf("modem released %d times, reacquired %d times; want once each", r.m.released, r.m.reacquired)
 	}
 }
 
 func TestSupersededAfterResume(t *testing.T) {
 	r := newRig(t)
-	r.p.Pause()
-	r.p.Resume(context.Background(), nil, t0.Add(30*time.Minute))
+	r.p.Release(context.Background())
+	r.advance(30 * time.Minute)
+	r.p.Reacquire(context.Background())
 	r.m.put(sms(1, owner, t0.Add(10*time.Minute), secret+" up"))
-	r.advance(31 * time.Minute)
+	r.advance(1 * time.Minute)
 	r.p.Poll(context.Background())
 	if len(r.h.reqs) != 0 {
 		t.Errorf("superseded up handled: %v", r.h.reqs)
@@ -381,14 +417,12 @@ func TestListFailureMarksModem(t *testing.T) {
 }
 
 func TestIndicationRunsReader(t *testing.T) {
-	ind := make(chan int, 4)
-	r := newRig(t, WithSchedule("@every 1h"), WithIndications(ind), WithDebounce(10*time.Millisecond))
+	r := newRig(t, WithSchedule("@every 1h"), WithIndications(true), WithDebounce(10*time.Millisecond))
 	if err := r.p.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	r.m.put(sms(3, owner, t0, secret+" status"))
-	ind <- 3
-	ind <- 3
+	r.m.arrivals <- struct{}{}
 	select {
 	case <-r.h.got:
 	case <-time.After(10 * time.Second):

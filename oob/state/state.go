@@ -7,6 +7,7 @@ package state
 import (
 	"time"
 
+	"github.com/oobd/oobd/modem"
 	"github.com/oobd/oobd/tunnel"
 )
 
@@ -51,17 +52,22 @@ type Modem struct {
 	StorageTotal int       `json:"storage_total"`
 	// StorageWarning is set while SMS storage is near full.
 	StorageWarning string `json:"storage_warning,omitempty"`
-	// Recovery counts the modem's troubles, over every run.
-	Recovery ModemRecovery `json:"recovery,omitzero"`
+	// Recovery is the recovery ladder's step (while one runs) and the
+	// modem's troubles, counted over every run. The modem writes it
+	// through its Memory.
+	Recovery modem.Recovery `json:"recovery,omitzero"`
+	// RejectedPIN is the digest of a PIN the SIM rejected (never the PIN):
+	// it is not sent again until the PIN file changes.
+	RejectedPIN string `json:"rejected_pin,omitempty"`
 }
 
-// ModemRecovery counts what it took to keep the modem answering.
-type ModemRecovery struct {
-	Timeouts    int `json:"timeouts,omitempty"`     // commands that got no answer in time
-	Resyncs     int `json:"resyncs,omitempty"`      // late answers waited out
-	Reopens     int `json:"reopens,omitempty"`      // port re-opened
-	Resets      int `json:"resets,omitempty"`       // AT+CFUN=1,1
-	PowerCycles int `json:"power_cycles,omitempty"` // modem.recovery_command runs
+// SetInfo records what the modem reported.
+func (m *Modem) SetInfo(in modem.Info) {
+	m.SignalDBm, m.SignalKnown = in.SignalDBm, in.SignalKnown
+	m.Registration, m.Operator = string(in.Registration), in.Operator
+	m.SIM, m.PINAttempts = string(in.SIM), in.PINAttempts
+	m.IMSI, m.ICCID = in.IMSI, in.ICCID
+	m.StorageUsed, m.StorageTotal = in.StorageUsed, in.StorageTotal
 }
 
 // Trigger is what the SMS trigger must remember across restarts.

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oobd/oobd/modem"
 	"github.com/oobd/oobd/tunnel"
 )
 
@@ -23,17 +24,17 @@ type Status struct {
 
 // StatusModem is the modem part of Status.
 type StatusModem struct {
-	OK           bool          `json:"ok"`
-	SignalDBm    *int          `json:"signal_dbm"` // null when unknown
-	Registration string        `json:"registration"`
-	Operator     string        `json:"operator"`
-	SIM          string        `json:"sim"`
-	StorageUsed  int           `json:"storage_used"`
-	StorageTotal int           `json:"storage_total"`
-	Warning      string        `json:"warning,omitempty"`
-	LastAnswer   *time.Time    `json:"last_answer"`
-	LastError    string        `json:"last_error,omitempty"`
-	Recovery     ModemRecovery `json:"recovery"`
+	OK           bool           `json:"ok"`
+	SignalDBm    *int           `json:"signal_dbm"` // null when unknown
+	Registration string         `json:"registration"`
+	Operator     string         `json:"operator"`
+	SIM          string         `json:"sim"`
+	StorageUsed  int            `json:"storage_used"`
+	StorageTotal int            `json:"storage_total"`
+	Warning      string         `json:"warning,omitempty"`
+	LastAnswer   *time.Time     `json:"last_answer"`
+	LastError    string         `json:"last_error,omitempty"`
+	Recovery     modem.Recovery `json:"recovery"`
 }
 
 // StatusLockout is the lockout part of Status.
@@ -159,9 +160,12 @@ func (st Status) Text(now time.Time) string {
 	if st.Modem.LastError != "" {
 		w("  error:   %s", st.Modem.LastError)
 	}
-	if r := st.Modem.Recovery; r != (ModemRecovery{}) {
+	if r := st.Modem.Recovery; r.Step != "" {
+		w("  recovery: step %s since %s", r.Step, when(&r.Since, now))
+	}
+	if c := st.Modem.Recovery.Counters; c != (modem.Counters{}) {
 		w("  trouble: %d timeouts, %d late answers, %d re-opens, %d resets, %d power cycles",
-			r.Timeouts, r.Resyncs, r.Reopens, r.Resets, r.PowerCycles)
+			c.Timeouts, c.Resyncs, c.Reopens, c.Resets, c.PowerCycles)
 	}
 	if st.Modem.Warning != "" {
 		w("  warning: %s", st.Modem.Warning)

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/oobd/oobd/modem"
 )
 
 // FileName is the state file's name in the state directory.
@@ -191,4 +193,21 @@ func clone(st State) State {
 		return st
 	}
 	return c
+}
+
+// ModemMemory is the modem's Memory kept in the state file: its recovery
+// step and counters, and the digest of a PIN the SIM rejected.
+func (s *Store) ModemMemory() modem.Memory { return modemMemory{s} }
+
+type modemMemory struct{ s *Store }
+
+func (m modemMemory) Recall() modem.Remembered {
+	st := m.s.Snapshot().Modem
+	return modem.Remembered{Recovery: st.Recovery, RejectedPIN: st.RejectedPIN}
+}
+
+func (m modemMemory) Remember(r modem.Remembered) error {
+	return m.s.Update(func(st *State) {
+		st.Modem.Recovery, st.Modem.RejectedPIN = r.Recovery, r.RejectedPIN
+	})
 }
