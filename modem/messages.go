@@ -229,7 +229,7 @@ func (m *Modem) encode(number, text string) ([]outPDU, error) {
 // starts somewhere random so that a restart does not reuse the reference
 // of a message the recipient is still assembling.
 type refCounter struct {
-	mu sync.Mutex
+	mu sync.Mutex // guards n
 	n  int
 }
 

@@ -24,7 +24,7 @@ type wire struct {
 	now      func() time.Time
 	onAnswer func(time.Time) // each final result, for Stats
 
-	mu          sync.Mutex
+	mu          sync.Mutex // guards outstanding and closed; cond waits on it
 	cond        *sync.Cond
 	outstanding []bool // one per unanswered command; true: abandoned
 	closed      bool

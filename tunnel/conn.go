@@ -68,7 +68,7 @@ type conn struct {
 	bound  []BoundForward
 
 	wg        sync.WaitGroup
-	mu        sync.Mutex
+	mu        sync.Mutex // guards closed, listeners and active
 	closed    bool
 	listeners []net.Listener
 	active    map[net.Conn]struct{}

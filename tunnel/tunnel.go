@@ -157,12 +157,12 @@ type Tunnel struct {
 	wireSent, wireReceived atomic.Int64
 	forwardIn, forwardOut  atomic.Int64
 	accepted               []atomic.Int64 // per forward: connections the jump host sent us
-	localErrMu             sync.Mutex
-	localErr               []error // per forward: last failure to reach the local target
-	lastPortMu             sync.Mutex
-	lastPort               []int // per forward: last bound port, asked for again after port 0
+	localErrMu             sync.Mutex     // guards localErr
+	localErr               []error        // per forward: last failure to reach the local target
+	lastPortMu             sync.Mutex     // guards lastPort
+	lastPort               []int          // per forward: last bound port, asked for again after port 0
 
-	mu         sync.Mutex
+	mu         sync.Mutex // guards the fields below
 	phase      int
 	closed     bool
 	cur        *conn

@@ -40,7 +40,7 @@ type Recorder struct {
 	l     net.Listener
 	conns chan netip.Addr
 	done  chan struct{}
-	mu    sync.Mutex
+	mu    sync.Mutex // guards srcs
 	srcs  []netip.Addr
 }
 
@@ -105,7 +105,7 @@ type DNSServer struct {
 	c    net.PacketConn
 	recs map[string]netip.Addr
 	done chan struct{}
-	mu   sync.Mutex
+	mu   sync.Mutex // guards srcs
 	srcs []netip.Addr
 }
 

@@ -90,7 +90,7 @@ type Server struct {
 	netns  string
 	host   string
 
-	mu      sync.Mutex
+	mu      sync.Mutex // guards cmd, exited and log
 	cmd     *exec.Cmd
 	exited  chan struct{} // closed when cmd has been waited for
 	readers sync.WaitGroup
@@ -458,7 +458,7 @@ func FreePort(t testing.TB) int {
 
 // logRing keeps the last lines of sshd's log and wakes waiters on new ones.
 type logRing struct {
-	mu      sync.Mutex
+	mu      sync.Mutex // guards lines and changed
 	max     int
 	lines   []string
 	changed chan struct{}

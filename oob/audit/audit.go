@@ -38,7 +38,7 @@ type Log struct {
 	keep    int
 	now     func() time.Time
 
-	mu   sync.Mutex
+	mu   sync.Mutex // guards f and size: one write or rotation at a time
 	f    *os.File
 	size int64
 }

@@ -208,7 +208,7 @@ down:
 type printer struct {
 	w     io.Writer
 	start time.Time
-	mu    sync.Mutex
+	mu    sync.Mutex // guards w: one line at a time
 }
 
 func (p *printer) step(format string, args ...any) {

@@ -55,17 +55,16 @@ type Auditor interface {
 // Store keeps the poller's view of the modem; *state.Store satisfies it.
 type Store interface {
 	Update(func(*state.State)) error
-	Snapshot() state.State
 }
 
 // Alerter tells the owner what needs them (a push, when pushes are
 // configured); it must not block for long.
 type Alerter func(ctx context.Context, m notify.Message)
 
-// Handler carries out accepted requests: the session lifecycle. Handle
-// returns when the request has been dealt with (for up: the session is up,
-// or failed); a non-empty Reply goes back to the requester by SMS (the
-// status text, why an up failed). It may call Pause and Resume.
+// Handler carries out accepted requests. Handle must not wait for a
+// session to come up (the inbox must stay free to read a `down`); a
+// non-empty Reply goes back to the requester by SMS (the status text, an
+// up refused at once). It may call Release and Reacquire.
 type Handler interface {
 	Handle(ctx context.Context, req trigger.Request) Reply
 }
@@ -106,7 +105,7 @@ type Poller struct {
 
 	kick chan struct{}
 
-	lifeMu  sync.Mutex
+	lifeMu  sync.Mutex // guards started, closed, cancel and cron
 	started bool
 	closed  bool
 	cancel  context.CancelFunc

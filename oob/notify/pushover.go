@@ -74,7 +74,7 @@ type Pushover struct {
 	life context.Context
 	stop context.CancelFunc
 
-	mu      sync.Mutex
+	mu      sync.Mutex // guards closed and restore
 	closed  bool
 	wg      sync.WaitGroup
 	restore func()
@@ -304,7 +304,7 @@ func truncateRunes(s string, max int) string {
 type linkTransport struct {
 	base *http.Transport
 
-	mu     sync.Mutex
+	mu     sync.Mutex // guards dial, ctx and status
 	dial   DialFunc
 	ctx    context.Context // the current send's; nil between sends
 	status int             // the current send's last HTTP status

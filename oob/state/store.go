@@ -28,7 +28,7 @@ type Store struct {
 	now    func() time.Time
 	logger *slog.Logger
 
-	mu sync.Mutex
+	mu sync.Mutex // guards st, and orders the writes of state.json
 	st State
 	// Recovered is set when state.json could not be read and was moved
 	// aside; it names the copy.

@@ -82,7 +82,7 @@ type Server struct {
 	srv *gl.Server
 	ln  net.Listener
 
-	mu     sync.Mutex
+	mu     sync.Mutex // guards closed, conns and state
 	closed bool
 	conns  map[net.Conn]struct{}                // raw client connections
 	state  map[*gossh.ServerConn]*connResources // what each SSH connection holds
