@@ -13,8 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/robfig/cron/v3"
-
 	"github.com/oobd/oobd/modem"
 	"github.com/oobd/oobd/modem/serialport"
 	"github.com/oobd/oobd/oob/audit"
@@ -25,6 +23,7 @@ import (
 	"github.com/oobd/oobd/oob/inbox"
 	"github.com/oobd/oobd/oob/link"
 	"github.com/oobd/oobd/oob/notify"
+	"github.com/oobd/oobd/oob/schedule"
 	"github.com/oobd/oobd/oob/session"
 	"github.com/oobd/oobd/oob/state"
 	"github.com/oobd/oobd/oob/trigger"
@@ -215,15 +214,16 @@ func (a *Agent) Run(ctx context.Context) error {
 	}()
 
 	if spec := a.cfg.Drill.Schedule; spec != "" {
-		l := cronLog{a.log}
-		c := cron.New(cron.WithLogger(l), cron.WithChain(cron.SkipIfStillRunning(l), cron.Recover(l)))
-		if _, err := c.AddFunc(spec, func() { <-a.drill() }); err != nil {
+		drills, err := schedule.Start(spec, func() {
+			select {
+			case <-a.drill():
+			case <-ctx.Done(): // the drill itself ends with the sessions
+			}
+		}, a.log)
+		if err != nil {
 			return fmt.Errorf("drill.schedule: %w", err)
 		}
-		c.Start()
-		// Not waiting for a running drill: it ends with the sessions,
-		// which are stopped after this.
-		defer c.Stop()
+		defer drills.Stop()
 	}
 	if addr := a.cfg.Health.Listen; addr != "" {
 		wg.Add(1)
@@ -329,11 +329,4 @@ func (a *Agent) markSessionOver(reason string) {
 		st.Session.EndReason = reason
 		st.AddEvent(a.now(), "session", reason)
 	})
-}
-
-type cronLog struct{ l *slog.Logger }
-
-func (c cronLog) Info(msg string, kv ...any) { c.l.Debug("cron: "+msg, kv...) }
-func (c cronLog) Error(err error, msg string, kv ...any) {
-	c.l.Error("cron: "+msg, append(kv, "err", err)...)
 }

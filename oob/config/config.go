@@ -7,8 +7,6 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/robfig/cron/v3"
-
 	"github.com/oobd/oobd/tunnel"
 )
 
@@ -195,13 +193,4 @@ func defaultFor(goos string) Config {
 		c.Link.Interface = "tun0"
 	}
 	return c
-}
-
-// cronParser is the parser robfig/cron uses by default: five fields and
-// the descriptors (@every, @hourly…).
-var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
-
-// ParseSchedule parses a schedule the way the scheduler will.
-func ParseSchedule(spec string) (cron.Schedule, error) {
-	return cronParser.Parse(spec)
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/oobd/oobd/oob/phone"
+	"github.com/oobd/oobd/oob/schedule"
 	"github.com/oobd/oobd/oob/totp"
 	"github.com/oobd/oobd/oob/trigger"
 )
@@ -38,7 +39,7 @@ func (l *loader) validate(c *Config) {
 	}
 
 	// trigger
-	if _, err := ParseSchedule(c.Trigger.Schedule); err != nil {
+	if _, err := schedule.Parse(c.Trigger.Schedule); err != nil {
 		l.add("trigger.schedule", 0, fmt.Sprintf("bad schedule %q: %v", c.Trigger.Schedule, err))
 	}
 	if cc := c.Trigger.CountryCode; cc != "" {
@@ -202,7 +203,7 @@ func (l *loader) validate(c *Config) {
 		}
 	}
 	if c.Drill.Schedule != "" {
-		if _, err := ParseSchedule(c.Drill.Schedule); err != nil {
+		if _, err := schedule.Parse(c.Drill.Schedule); err != nil {
 			l.add("drill.schedule", 0, fmt.Sprintf("bad schedule %q: %v", c.Drill.Schedule, err))
 		}
 	}

@@ -21,11 +21,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/robfig/cron/v3"
-
 	"github.com/oobd/oobd/modem"
 	"github.com/oobd/oobd/oob/audit"
 	"github.com/oobd/oobd/oob/notify"
+	"github.com/oobd/oobd/oob/schedule"
 	"github.com/oobd/oobd/oob/state"
 	"github.com/oobd/oobd/oob/trigger"
 )
@@ -105,11 +104,11 @@ type Poller struct {
 
 	kick chan struct{}
 
-	lifeMu  sync.Mutex // guards started, closed, cancel and cron
+	lifeMu  sync.Mutex // guards started, closed, cancel and sched
 	started bool
 	closed  bool
 	cancel  context.CancelFunc
-	cron    *cron.Cron
+	sched   *schedule.Schedule
 	wg      sync.WaitGroup
 }
 
@@ -193,16 +192,12 @@ func (p *Poller) Start(ctx context.Context) error {
 		return errors.New("inbox: already started or closed")
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	l := cronLogger{p.opts.logger}
-	// SkipIfStillRunning outermost, Recover innermost: in cron v3.0.1 a
-	// panic through SkipIfStillRunning would skip the job for ever.
-	c := cron.New(cron.WithLogger(l), cron.WithChain(cron.SkipIfStillRunning(l), cron.Recover(l)))
-	if _, err := c.AddFunc(p.opts.schedule, func() { p.pollAndLog(ctx, "schedule") }); err != nil {
+	sch, err := schedule.Start(p.opts.schedule, func() { p.pollAndLog(ctx, "schedule") }, p.opts.logger)
+	if err != nil {
 		cancel()
-		return fmt.Errorf("inbox: schedule %q: %w", p.opts.schedule, err)
+		return fmt.Errorf("inbox: %w", err)
 	}
-	p.cron, p.cancel, p.started = c, cancel, true
-	c.Start()
+	p.sched, p.cancel, p.started = sch, cancel, true
 	p.wg.Add(1)
 	go p.watch(ctx)
 	return nil
@@ -223,7 +218,7 @@ func (p *Poller) Close() error {
 		return nil
 	}
 	p.cancel()
-	<-p.cron.Stop().Done()
+	p.sched.Stop()
 	p.wg.Wait()
 	return nil
 }
@@ -568,12 +563,4 @@ func describe(d trigger.Decision) string {
 		s += " (" + d.Reason + ")"
 	}
 	return s
-}
-
-// cronLogger puts cron's own messages into slog.
-type cronLogger struct{ l *slog.Logger }
-
-func (c cronLogger) Info(msg string, kv ...any) { c.l.Debug("cron: "+msg, kv...) }
-func (c cronLogger) Error(err error, msg string, kv ...any) {
-	c.l.Error("cron: "+msg, append(kv, "err", err)...)
 }
