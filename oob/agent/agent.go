@@ -1,28 +1,27 @@
 // Package agent puts oobd together: the modem and its inbox, the trigger,
 // the session lifecycle over the real link and tunnel, the notices, the
 // state file, the control socket, the drill schedule, the health endpoint
-// and the console bridge. `oobd run` is agent.New + Run; `oobd demo` is
-// the same with the two stand-ins it names.
+// and the console bridge. It only wires the parts: each knows its own job.
+// `oobd run` is agent.New + Run; `oobd demo` is the same with the two
+// stand-ins it names.
 package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
-	"net/netip"
 	"sync"
 	"time"
 
 	"github.com/oobd/oobd/modem"
-	"github.com/oobd/oobd/modem/serialport"
 	"github.com/oobd/oobd/oob/audit"
 	"github.com/oobd/oobd/oob/config"
-	"github.com/oobd/oobd/oob/console"
 	"github.com/oobd/oobd/oob/control"
 	"github.com/oobd/oobd/oob/health"
 	"github.com/oobd/oobd/oob/inbox"
-	"github.com/oobd/oobd/oob/link"
 	"github.com/oobd/oobd/oob/notify"
+	"github.com/oobd/oobd/oob/requests"
 	"github.com/oobd/oobd/oob/schedule"
 	"github.com/oobd/oobd/oob/session"
 	"github.com/oobd/oobd/oob/state"
@@ -44,11 +43,9 @@ func WithLogger(l *slog.Logger) Option { return func(a *Agent) { a.log = l } }
 
 // Agent is the daemon.
 type Agent struct {
-	cfg  *config.Config
-	log  *slog.Logger
-	now  func() time.Time
-	link session.Link
-
+	cfg     *config.Config
+	log     *slog.Logger
+	link    session.Link
 	observe func(session.Report)
 
 	store    *state.Store
@@ -56,25 +53,20 @@ type Agent struct {
 	modem    *modem.Modem
 	inbox    *inbox.Poller
 	sessions *session.Controller
+	requests *requests.Handler
 	push     *notify.Pushover // nil: pushes not configured
-	journal  *stateJournal
+	closers  []func() error   // what New opened, closed by Run (or by New on failure)
 }
 
 // New builds the agent from cfg. Nothing runs until Run.
 func New(cfg *config.Config, opts ...Option) (_ *Agent, err error) {
-	a := &Agent{cfg: cfg, log: slog.Default(), now: time.Now}
+	a := &Agent{cfg: cfg, log: slog.Default()}
 	for _, o := range opts {
 		o(a)
 	}
 	defer func() {
-		// Half-built: put back what was opened or hooked.
 		if err != nil {
-			if a.audit != nil {
-				a.audit.Close()
-			}
-			if a.push != nil {
-				a.push.Close()
-			}
+			a.close()
 		}
 	}()
 	if a.store, err = state.Open(cfg.StateDir, state.WithLogger(a.log)); err != nil {
@@ -86,112 +78,68 @@ func New(cfg *config.Config, opts ...Option) (_ *Agent, err error) {
 	if a.audit, err = audit.Open(cfg.StateDir); err != nil {
 		return nil, err
 	}
+	a.closers = append(a.closers, a.audit.Close)
 	trig, err := trigger.New(cfg.TriggerSettings(), a.store, trigger.WithLogger(a.log))
 	if err != nil {
 		return nil, err
 	}
-
-	mopts := []modem.Option{
-		modem.WithBaud(cfg.Modem.Baud),
-		modem.WithCommandTimeout(cfg.Modem.CommandTimeout),
-		modem.WithIndications(cfg.Trigger.URC),
-		modem.WithLogger(a.log),
-	}
-	if cfg.Modem.PINFile != "" {
-		mopts = append(mopts, modem.WithPINFile(cfg.Modem.PINFile))
-	}
-	if len(cfg.Modem.RecoveryCommand) > 0 {
-		mopts = append(mopts, modem.WithRecoveryCommand(cfg.Modem.RecoveryCommand))
-	}
-	mopts = append(mopts, modem.WithMemory(a.store.ModemMemory()))
-	a.modem = modem.New(cfg.Modem.Port, mopts...)
-
-	iopts := []inbox.Option{inbox.WithSchedule(cfg.Trigger.Schedule), inbox.WithLogger(a.log),
-		inbox.WithIndications(cfg.Trigger.URC), inbox.WithAlerts(a.pushNow)}
-	if a.inbox, err = inbox.New(a.modem, trig, a.audit, a.store, a, iopts...); err != nil {
-		return nil, err
-	}
-
+	a.modem = modem.New(cfg.Modem.Port, cfg.ModemOptions(a.store.ModemMemory(), a.log)...)
+	a.closers = append(a.closers, a.modem.Close)
+	notices := &notify.Notices{Extra: cfg.Notify.SMSNumbers, TwoPort: !cfg.Modem.SinglePort(),
+		JumpHost: cfg.Tunnel.JumpHost, Signal: a.store.Signal, Log: a.log}
 	if cfg.Notify.Pushover.Enabled() {
-		a.push, err = notify.NewPushover(notify.PushoverConfig{
-			TokenFile: cfg.Notify.Pushover.TokenFile,
-			UserKey:   cfg.Notify.Pushover.UserKey,
-			APIURL:    cfg.Notify.Pushover.APIURL,
-		})
-		if err != nil {
+		if a.push, err = notify.NewPushover(cfg.PushoverConfig()); err != nil {
 			return nil, err
 		}
+		a.closers = append(a.closers, a.push.Close)
+		notices.Push = a.push
 	}
-
-	a.journal = &stateJournal{store: a.store}
+	a.requests = &requests.Handler{Store: a.store, JumpHost: cfg.Tunnel.JumpHost, Log: a.log, Now: time.Now}
+	a.inbox, err = inbox.New(a.modem, trig, a.audit, a.store, inbox.HandlerFunc(a.requests.Text),
+		append(cfg.InboxOptions(a.log), inbox.WithAlerts(notices.Alert))...)
+	if err != nil {
+		return nil, err
+	}
+	notices.SMS = a.inbox
 	if a.link == nil {
 		if a.link, err = a.realLink(); err != nil {
 			return nil, err
 		}
 	}
-	n := &notices{
-		sms: a.inbox, extra: cfg.Notify.SMSNumbers, twoPort: !cfg.Modem.SinglePort(),
-		jumpHost: cfg.Tunnel.JumpHost, signal: a.signal, store: a.store, log: a.log, now: a.now,
-	}
-	if a.push != nil {
-		n.push = a.push
-	}
-	sopts := []session.Option{session.WithLogger(a.log), session.WithRecorder(&recorder{store: a.store, observe: a.observe})}
+	sopts := []session.Option{session.WithLogger(a.log), session.WithRecorder(recorder{a.store, a.observe, a.log})}
 	if cfg.Modem.SinglePort() {
 		sopts = append(sopts, session.WithPort(a.inbox))
 	}
-	a.sessions = session.New(cfg.SessionConfig(), a.link, a.openTunnel, n, sopts...)
+	a.sessions = session.New(cfg.SessionConfig(), a.link, a.openTunnel, notices, sopts...)
+	a.requests.Sessions = a.sessions
 	return a, nil
 }
 
-// realLink is the PPP link from the config.
-func (a *Agent) realLink() (session.Link, error) {
-	lc := link.Config{
-		UpCommand: a.cfg.Link.UpCommand,
-		Interface: a.cfg.Link.Interface,
-		Attempts:  a.cfg.Link.Attempts,
-		UpTimeout: a.cfg.Link.UpTimeout,
-		PinRoute:  a.cfg.Link.PinRoute,
-		JumpHost:  a.cfg.Tunnel.JumpHost,
+// close closes what New opened, in reverse.
+func (a *Agent) close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
 	}
-	for _, s := range a.cfg.Link.DNS {
-		ip, err := netip.ParseAddr(s)
-		if err != nil {
-			return nil, fmt.Errorf("link.dns: %q: %w", s, err)
-		}
-		lc.DNS = append(lc.DNS, ip)
-	}
-	l, err := link.New(lc, link.WithLogger(a.log), link.WithJournal(a.journal))
-	if err != nil {
-		return nil, err
-	}
-	return pppLink{l: l, jumpHost: a.cfg.Tunnel.JumpHost}, nil
 }
 
 // Run runs the daemon until ctx ends, then tears down whatever is up and
 // returns. What a previous run left behind (a dialer, a host route) is
 // cleaned up first.
 func (a *Agent) Run(ctx context.Context) error {
-	defer a.audit.Close()
-	defer a.modem.Close()
-	if a.push != nil {
-		defer a.push.Close()
-	}
+	defer a.close()
 	// The control socket first: it is also the guard against a second
 	// daemon, which must not "clean up" the first one's live session.
-	ctl, err := control.Listen(control.SocketPath(a.cfg.StateDir), control.HandlerFunc(a.HandleControl), a.log)
+	ctl, err := control.Listen(control.SocketPath(a.cfg.StateDir), control.HandlerFunc(a.requests.Control), a.log)
 	if err != nil {
 		return err
 	}
 	defer ctl.Close()
-
 	a.cleanupLeftovers(ctx)
 
 	sessCtx, stopSessions := context.WithCancel(context.WithoutCancel(ctx))
 	sessDone := make(chan struct{})
 	go func() { a.sessions.Run(sessCtx); close(sessDone) }()
 	defer func() { stopSessions(); <-sessDone }()
-
 	if err := a.inbox.Start(ctx); err != nil {
 		return err
 	}
@@ -199,24 +147,19 @@ func (a *Agent) Run(ctx context.Context) error {
 
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	bg, cancelBg := context.WithCancel(ctx)
-	defer cancelBg()
-
-	// The modem's first look (health, SIM change, PIN) and the texts that
-	// arrived while the agent was not running; a slow or absent modem
-	// holds up neither the control socket nor a local `oobd up`.
+	// The texts that arrived while the agent was not running; a slow or
+	// absent modem holds up neither the control socket nor `oobd up`.
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		if err := a.inbox.Poll(bg); err != nil && bg.Err() == nil {
+		if err := a.inbox.Poll(ctx); err != nil && ctx.Err() == nil {
 			a.log.Warn("first poll", "err", err)
 		}
 	}()
-
 	if spec := a.cfg.Drill.Schedule; spec != "" {
 		drills, err := schedule.Start(spec, func() {
 			select {
-			case <-a.drill():
+			case <-a.requests.Drill():
 			case <-ctx.Done(): // the drill itself ends with the sessions
 			}
 		}, a.log)
@@ -229,27 +172,15 @@ func (a *Agent) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := health.Serve(bg, addr, a.healthSnapshot); err != nil {
+			if err := health.Serve(ctx, addr, a.healthSnapshot); err != nil {
 				a.log.Error("health endpoint", "err", err)
 			}
 		}()
 	}
-	if dev := a.cfg.Console.Device; dev != "" {
-		port, err := serialport.Open(dev, a.cfg.Console.Baud)
-		if err != nil {
-			a.log.Error("console bridge not started", "err", err)
-		} else {
-			b, err := console.New(port, console.Config{
-				Listen: a.cfg.Console.Listen, History: int(a.cfg.Console.History),
-				LogFile: a.cfg.StateDir + "/console.log", LogMax: 10 << 20,
-			}, a.log)
-			if err != nil {
-				port.Close()
-				a.log.Error("console bridge not started", "err", err)
-			} else {
-				defer b.Close()
-			}
-		}
+	if b, err := a.startConsole(); err != nil {
+		a.log.Error("console bridge not started", "err", err)
+	} else if b != nil {
+		defer b.Close()
 	}
 	a.log.Info("oobd running", "modem", a.cfg.Modem.Port, "jump_host", a.cfg.Tunnel.JumpHost, "schedule", a.cfg.Trigger.Schedule)
 	<-ctx.Done()
@@ -257,76 +188,24 @@ func (a *Agent) Run(ctx context.Context) error {
 	return nil
 }
 
-// pushNow pushes over the default route, if pushes are configured.
-func (a *Agent) pushNow(ctx context.Context, m notify.Message) {
-	if a.push == nil {
-		return
-	}
-	if err := a.push.Send(ctx, m); err != nil {
-		a.log.Warn("push not sent", "title", m.Title, "err", err)
-	}
-}
-
-// signal is the last signal and operator the modem reported.
-func (a *Agent) signal() (int, string) {
-	st := a.store.Snapshot().Modem
-	if !st.SignalKnown {
-		return 0, st.Operator
-	}
-	return st.SignalDBm, st.Operator
-}
-
 func (a *Agent) healthSnapshot() health.Snapshot {
-	st := a.store.Snapshot()
 	rep, active := a.sessions.Status()
-	s := health.Snapshot{
-		ModemOK: st.Modem.OK, ModemError: st.Modem.LastError,
-		SignalDBm: st.Modem.SignalDBm, SignalKnown: st.Modem.SignalKnown,
-		Registration: st.Modem.Registration, SIM: st.Modem.SIM,
-		LastPoll: st.LastPoll, LockoutActive: st.Trigger.LockedOut(a.now()),
-		SessionActive: active, StorageUsed: st.Modem.StorageUsed, StorageTotal: st.Modem.StorageTotal,
-	}
-	if active {
-		s.SessionBytes = rep.Bytes
-	}
-	if d := st.LastDrill; d != nil {
-		s.LastDrill, s.LastDrillOK = d.Time, d.OK
-	}
-	ms := a.modem.Stats().Recovery
-	s.ModemRecovered = ms.Reopens + ms.Resets + ms.PowerCycles
-	return s
+	return health.Collect(a.store.Snapshot(), time.Now(), active, rep.Bytes, a.modem.Stats().Recovery.Counters)
 }
 
-// cleanupLeftovers undoes what a crashed run left: its dialer and routes.
-func (a *Agent) cleanupLeftovers(ctx context.Context) {
-	lo := a.journal.leftovers()
-	if lo.Empty() {
-		a.markSessionOver("")
-		return
-	}
-	a.log.Warn("cleaning up after the previous run", "dialer", lo.Dialer, "routes", lo.Routes)
-	if err := link.Cleanup(ctx, lo, 10*time.Second, a.log); err != nil {
-		a.log.Error("clean-up after the previous run", "err", err)
-	}
-	if err := a.journal.Record(link.Leftovers{}); err != nil {
-		a.log.Error("clean-up record", "err", err)
-	}
-	a.markSessionOver("the agent restarted mid-session; torn down")
+// recorder keeps every change of the session in the state file, and shows
+// it to the observer.
+type recorder struct {
+	store   *state.Store
+	observe func(session.Report) // nil: nobody watches
+	log     *slog.Logger
 }
 
-// markSessionOver closes a session the state file still shows as active
-// (the previous run died holding it).
-func (a *Agent) markSessionOver(reason string) {
-	a.store.Update(func(st *state.State) {
-		if !st.Session.Active {
-			return
-		}
-		st.Session.Active = false
-		st.Session.Ended = a.now()
-		if reason == "" {
-			reason = "the agent restarted mid-session"
-		}
-		st.Session.EndReason = reason
-		st.AddEvent(a.now(), "session", reason)
-	})
+func (r recorder) Session(rep session.Report) {
+	if r.observe != nil {
+		r.observe(rep)
+	}
+	if err := r.store.RecordSession(rep); err != nil && !errors.Is(err, context.Canceled) {
+		r.log.Error("session not recorded", "err", err)
+	}
 }

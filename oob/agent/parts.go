@@ -2,8 +2,13 @@ package agent
 
 import (
 	"context"
+	"fmt"
 	"net"
+	"net/netip"
+	"time"
 
+	"github.com/oobd/oobd/modem/serialport"
+	"github.com/oobd/oobd/oob/console"
 	"github.com/oobd/oobd/oob/link"
 	"github.com/oobd/oobd/oob/session"
 	"github.com/oobd/oobd/oob/state"
@@ -83,42 +88,6 @@ func (s sshTunnel) SelfCheck(ctx context.Context) error {
 	return err
 }
 
-// recorder writes the session to the state file for `oobd status`.
-type recorder struct {
-	store   *state.Store
-	observe func(session.Report) // nil: nobody watches
-}
-
-func (r *recorder) Session(rep session.Report) {
-	if r.observe != nil {
-		r.observe(rep)
-	}
-	r.store.Update(func(st *state.State) {
-		s := &st.Session
-		lo := s.Leftovers
-		*s = state.Session{
-			Active:      rep.State != session.StateIdle,
-			RequestedBy: rep.RequestedBy,
-			Started:     rep.Started,
-			Until:       rep.Until,
-			Ended:       rep.Ended,
-			EndReason:   rep.Reason,
-			Interface:   rep.Interface,
-			LocalIP:     rep.LocalIP,
-			Bytes:       int64(rep.Bytes),
-			Reconnects:  rep.Reconnects,
-			Leftovers:   lo,
-		}
-		if s.RequestedBy == "" && rep.Local {
-			s.RequestedBy = "local operator"
-		}
-		if rep.Drill {
-			s.RequestedBy = "drill"
-		}
-		s.Forwards = rep.Forwards
-	})
-}
-
 // stateJournal keeps the link's leftovers in the state file, so a crashed
 // run's successor finds them there (link.Journal).
 type stateJournal struct{ store *state.Store }
@@ -147,4 +116,66 @@ func (j *stateJournal) leftovers() link.Leftovers {
 		lo.Routes = append(lo.Routes, link.HostRoute{Dst: r.Destination, Interface: r.Interface})
 	}
 	return lo
+}
+
+// realLink is the PPP link from the config.
+func (a *Agent) realLink() (session.Link, error) {
+	lc := link.Config{
+		UpCommand: a.cfg.Link.UpCommand,
+		Interface: a.cfg.Link.Interface,
+		Attempts:  a.cfg.Link.Attempts,
+		UpTimeout: a.cfg.Link.UpTimeout,
+		PinRoute:  a.cfg.Link.PinRoute,
+		JumpHost:  a.cfg.Tunnel.JumpHost,
+	}
+	for _, s := range a.cfg.Link.DNS {
+		ip, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("link.dns: %q: %w", s, err)
+		}
+		lc.DNS = append(lc.DNS, ip)
+	}
+	l, err := link.New(lc, link.WithLogger(a.log), link.WithJournal(&stateJournal{a.store}))
+	if err != nil {
+		return nil, err
+	}
+	return pppLink{l: l, jumpHost: a.cfg.Tunnel.JumpHost}, nil
+}
+
+// cleanupLeftovers undoes what a crashed run left: its dialer and routes.
+func (a *Agent) cleanupLeftovers(ctx context.Context) {
+	j := &stateJournal{a.store}
+	lo := j.leftovers()
+	reason := "the agent restarted mid-session"
+	if !lo.Empty() {
+		a.log.Warn("cleaning up after the previous run", "dialer", lo.Dialer, "routes", lo.Routes)
+		if err := link.Cleanup(ctx, lo, 10*time.Second, a.log); err != nil {
+			a.log.Error("clean-up after the previous run", "err", err)
+		}
+		if err := j.Record(link.Leftovers{}); err != nil {
+			a.log.Error("clean-up record", "err", err)
+		}
+		reason = "the agent restarted mid-session; torn down"
+	}
+	a.store.EndStaleSession(time.Now(), reason)
+}
+
+// startConsole opens the router's console and serves it (nil when none
+// is configured).
+func (a *Agent) startConsole() (*console.Bridge, error) {
+	c := a.cfg.Console
+	if c.Device == "" {
+		return nil, nil
+	}
+	port, err := serialport.Open(c.Device, c.Baud)
+	if err != nil {
+		return nil, err
+	}
+	b, err := console.New(port, console.Config{Listen: c.Listen, History: int(c.History),
+		LogFile: a.cfg.StateDir + "/console.log", LogMax: 10 << 20}, a.log)
+	if err != nil {
+		port.Close()
+		return nil, err
+	}
+	return b, nil
 }

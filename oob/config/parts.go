@@ -3,6 +3,9 @@ package config
 import (
 	"log/slog"
 
+	"github.com/oobd/oobd/modem"
+	"github.com/oobd/oobd/oob/inbox"
+	"github.com/oobd/oobd/oob/notify"
 	"github.com/oobd/oobd/oob/session"
 	"github.com/oobd/oobd/oob/trigger"
 	"github.com/oobd/oobd/tunnel"
@@ -45,5 +48,38 @@ func (c *Config) SessionConfig() session.Config {
 		Duration:    c.Session.Duration,
 		MaxDuration: c.Session.MaxDuration,
 		DataBudget:  uint64(c.Session.DataBudget),
+	}
+}
+
+// ModemOptions are the modem's options; mem keeps what it must not forget
+// across restarts.
+func (c *Config) ModemOptions(mem modem.Memory, log *slog.Logger) []modem.Option {
+	opts := []modem.Option{
+		modem.WithBaud(c.Modem.Baud),
+		modem.WithCommandTimeout(c.Modem.CommandTimeout),
+		modem.WithIndications(c.Trigger.URC),
+		modem.WithMemory(mem),
+		modem.WithLogger(log),
+	}
+	if c.Modem.PINFile != "" {
+		opts = append(opts, modem.WithPINFile(c.Modem.PINFile))
+	}
+	if len(c.Modem.RecoveryCommand) > 0 {
+		opts = append(opts, modem.WithRecoveryCommand(c.Modem.RecoveryCommand))
+	}
+	return opts
+}
+
+// InboxOptions are the inbox's options.
+func (c *Config) InboxOptions(log *slog.Logger) []inbox.Option {
+	return []inbox.Option{inbox.WithSchedule(c.Trigger.Schedule), inbox.WithIndications(c.Trigger.URC), inbox.WithLogger(log)}
+}
+
+// PushoverConfig is the push notifier's configuration.
+func (c *Config) PushoverConfig() notify.PushoverConfig {
+	return notify.PushoverConfig{
+		TokenFile: c.Notify.Pushover.TokenFile,
+		UserKey:   c.Notify.Pushover.UserKey,
+		APIURL:    c.Notify.Pushover.APIURL,
 	}
 }

@@ -15,6 +15,9 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/oobd/oobd/modem"
+	"github.com/oobd/oobd/oob/state"
 )
 
 // Snapshot is what the agent reports about itself.
@@ -138,4 +141,24 @@ func Serve(ctx context.Context, addr string, snapshot func() Snapshot) error {
 		return fmt.Errorf("health: %w", err)
 	}
 	return nil
+}
+
+// Collect is the snapshot from the state file, the running session (if
+// active, what it carried) and the modem's recovery counters.
+func Collect(st state.State, now time.Time, active bool, sessionBytes uint64, rec modem.Counters) Snapshot {
+	s := Snapshot{
+		ModemOK: st.Modem.OK, ModemError: st.Modem.LastError,
+		SignalDBm: st.Modem.SignalDBm, SignalKnown: st.Modem.SignalKnown,
+		Registration: st.Modem.Registration, SIM: st.Modem.SIM,
+		LastPoll: st.LastPoll, LockoutActive: st.Trigger.LockedOut(now),
+		SessionActive: active, StorageUsed: st.Modem.StorageUsed, StorageTotal: st.Modem.StorageTotal,
+		ModemRecovered: rec.Reopens + rec.Resets + rec.PowerCycles,
+	}
+	if active {
+		s.SessionBytes = sessionBytes
+	}
+	if d := st.LastDrill; d != nil {
+		s.LastDrill, s.LastDrillOK = d.Time, d.OK
+	}
+	return s
 }

@@ -58,14 +58,12 @@ func ExamplePushover() {
 	}
 	defer p.Close()
 
-	// Session up: the link's bound dialer (session.Path.DialContext).
+	// Session up: through the link's bound dialer (session.Path.DialContext).
 	var linkDial func(ctx context.Context, network, addr string) (net.Conn, error)
-	p.SetDialer(linkDial)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if err := p.Send(ctx, notify.UpMessage(notify.Up{ /* … */ })); err != nil {
+	if err := p.Send(ctx, notify.UpMessage(notify.Up{ /* … */ }), linkDial); err != nil {
 		slog.Warn("push failed", "err", err) // logged, never blocks
 	}
-	// Session down: whatever route the box has.
-	p.SetDialer(nil)
+	// Session down: whatever route the box has (a nil dialer).
 }

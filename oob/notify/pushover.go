@@ -93,9 +93,10 @@ func WithTimeout(d time.Duration) Option {
 	}
 }
 
-// WithDialer sets the dialer pushes use until SetDialer changes it.
+// WithDialer sets the dialer of pushes sent without one of their own
+// (default: a plain net.Dialer, whatever route the box has).
 func WithDialer(d DialFunc) Option {
-	return func(p *Pushover) { p.transport.setDial(d) }
+	return func(p *Pushover) { p.transport.plain = d }
 }
 
 // NewPushover reads the token file, checks the keys and the API URL, and
@@ -174,16 +175,13 @@ func apiEndpoint(raw string) (string, error) {
 	return strings.TrimRight(raw, "/"), nil
 }
 
-// SetDialer sets the route of the next pushes: the current link's bound
-// dialer while a session is up, nil for a plain dialer (whatever route the
-// box has). A push in flight keeps the dialer it started with.
-func (p *Pushover) SetDialer(d DialFunc) { p.transport.setDial(d) }
-
 // Send pushes m (its Title and Push text, or its SMS text when Push is
-// empty). It returns when the API has answered or at ctx's deadline (or
-// the notifier's timeout, whichever is first), never later; the error says
-// why the push failed, for the caller to log.
-func (p *Pushover) Send(ctx context.Context, m Message) error {
+// empty) through via: the link's bound dialer while a session is up, nil
+// for the plain route. Pushes go one at a time, each through its own via,
+// so two that race never swap routes. It returns when the API has answered
+// or at ctx's deadline (or the notifier's timeout, whichever is first),
+// never later; the error says why the push failed, for the caller to log.
+func (p *Pushover) Send(ctx context.Context, m Message, via DialFunc) error {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -213,7 +211,7 @@ func (p *Pushover) Send(ctx context.Context, m Message) error {
 	case <-ctx.Done():
 		return fmt.Errorf("pushover: waiting for the previous push: %w", context.Cause(ctx))
 	}
-	p.transport.begin(ctx)
+	p.transport.begin(ctx, via)
 
 	type result struct {
 		status int
@@ -299,13 +297,15 @@ func truncateRunes(s string, max int) string {
 }
 
 // linkTransport is the http.RoundTripper of the process-wide client: it
-// dials through a swappable function and runs each request under the
-// deadline of the send that made it.
+// dials through the current send's dialer and runs each request under
+// that send's deadline. Sends take turns (Pushover.sem), so the current
+// send is the only one.
 type linkTransport struct {
-	base *http.Transport
+	base  *http.Transport
+	plain DialFunc // for sends without a dialer; nil: net.Dialer
 
-	mu     sync.Mutex // guards dial, ctx and status
-	dial   DialFunc
+	mu     sync.Mutex      // guards dial, ctx and status
+	dial   DialFunc        // the current send's; nil: plain
 	ctx    context.Context // the current send's; nil between sends
 	status int             // the current send's last HTTP status
 }
@@ -326,16 +326,13 @@ func newLinkTransport() *linkTransport {
 	return t
 }
 
-func (t *linkTransport) setDial(d DialFunc) {
-	t.mu.Lock()
-	t.dial = d
-	t.mu.Unlock()
-}
-
 func (t *linkTransport) dialContext(ctx context.Context, network, addr string) (net.Conn, error) {
 	t.mu.Lock()
 	d := t.dial
 	t.mu.Unlock()
+	if d == nil {
+		d = t.plain
+	}
 	if d == nil {
 		var plain net.Dialer
 		d = plain.DialContext
@@ -343,16 +340,16 @@ func (t *linkTransport) dialContext(ctx context.Context, network, addr string) (
 	return d(ctx, network, addr)
 }
 
-func (t *linkTransport) begin(ctx context.Context) {
+func (t *linkTransport) begin(ctx context.Context, via DialFunc) {
 	t.mu.Lock()
-	t.ctx, t.status = ctx, 0
+	t.ctx, t.dial, t.status = ctx, via, 0
 	t.mu.Unlock()
 }
 
 func (t *linkTransport) end() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.ctx = nil
+	t.ctx, t.dial = nil, nil
 	return t.status
 }
 

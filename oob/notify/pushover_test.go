@@ -91,7 +91,7 @@ func TestPushoverSendAccepted(t *testing.T) {
 	api := newFakeAPI(t, accepted)
 	p := newTestPushover(t, api.url())
 	m := Message{Title: "oobd: link up", Push: "Log in: ssh -J jump -p 31337 root@localhost", SMS: "short", Priority: PriorityHigh}
-	if err := p.Send(context.Background(), m); err != nil {
+	if err := p.Send(context.Background(), m, nil); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
 	form := <-api.got
@@ -106,7 +106,7 @@ func TestPushoverSendAccepted(t *testing.T) {
 func TestPushoverSendUsesSMSWhenNoPushText(t *testing.T) {
 	api := newFakeAPI(t, accepted)
 	p := newTestPushover(t, api.url())
-	if err := p.Send(context.Background(), Message{Title: "t", SMS: "the sms text"}); err != nil {
+	if err := p.Send(context.Background(), Message{Title: "t", SMS: "the sms text"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if got := (<-api.got)["message"]; got != "the sms text" {
@@ -185,7 +185,7 @@ func TestPushoverSendErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			api := newFakeAPI(t, tt.reply)
 			p := newTestPushover(t, api.url())
-			err := p.Send(context.Background(), Message{Title: "t", Push: "body"})
+			err := p.Send(context.Background(), Message{Title: "t", Push: "body"}, nil)
 			if err == nil {
 				t.Fatal("Send succeeded")
 			}
@@ -221,7 +221,7 @@ func TestPushoverSendReturnsAtDeadline(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	errc := make(chan error, 1)
-	go func() { errc <- p.Send(ctx, Message{Title: "t", Push: "b"}) }()
+	go func() { errc <- p.Send(ctx, Message{Title: "t", Push: "b"}, nil) }()
 	select {
 	case err := <-errc:
 		if !errors.Is(err, context.DeadlineExceeded) {
@@ -233,7 +233,7 @@ func TestPushoverSendReturnsAtDeadline(t *testing.T) {
 	<-api.got // it did reach the server
 	// The hung request was cancelled with its send, so the next push is not
 	// stuck behind it.
-	if err := p.Send(context.Background(), Message{Title: "t", Push: "b"}); err != nil {
+	if err := p.Send(context.Background(), Message{Title: "t", Push: "b"}, nil); err != nil {
 		t.Errorf("push after a hang: %v", err)
 	}
 }
@@ -242,7 +242,7 @@ func TestPushoverOwnTimeout(t *testing.T) {
 	api, _ := hangingAPI(t)
 	p := newTestPushover(t, api.url(), WithTimeout(100*time.Millisecond))
 	errc := make(chan error, 1)
-	go func() { errc <- p.Send(context.Background(), Message{Title: "t", Push: "b"}) }()
+	go func() { errc <- p.Send(context.Background(), Message{Title: "t", Push: "b"}, nil) }()
 	select {
 	case err := <-errc:
 		if !errors.Is(err, context.DeadlineExceeded) {
@@ -257,7 +257,7 @@ func TestPushoverCloseCancelsSend(t *testing.T) {
 	api, _ := hangingAPI(t)
 	p := newTestPushover(t, api.url())
 	errc := make(chan error, 1)
-	go func() { errc <- p.Send(context.Background(), Message{Title: "t", Push: "b"}) }()
+	go func() { errc <- p.Send(context.Background(), Message{Title: "t", Push: "b"}, nil) }()
 	<-api.got // the push is in flight
 	if err := p.Close(); err != nil {
 		t.Fatal(err)
@@ -270,7 +270,7 @@ func TestPushoverCloseCancelsSend(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("Close did not end the push in flight")
 	}
-	if err := p.Send(context.Background(), Message{Title: "t", Push: "b"}); !errors.Is(err, ErrClosed) {
+	if err := p.Send(context.Background(), Message{Title: "t", Push: "b"}, nil); !errors.Is(err, ErrClosed) {
 		t.Errorf("Send after Close = %v, want ErrClosed", err)
 	}
 	if err := p.Close(); err != nil {
@@ -282,11 +282,11 @@ func TestPushoverSecondSendWaitsForFirst(t *testing.T) {
 	api, _ := hangingAPI(t)
 	p := newTestPushover(t, api.url())
 	first := make(chan error, 1)
-	go func() { first <- p.Send(context.Background(), Message{Title: "1", Push: "b"}) }()
+	go func() { first <- p.Send(context.Background(), Message{Title: "1", Push: "b"}, nil) }()
 	<-api.got
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	err := p.Send(ctx, Message{Title: "2", Push: "b"})
+	err := p.Send(ctx, Message{Title: "2", Push: "b"}, nil)
 	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "previous push") {
 		t.Errorf("second Send = %v, want a deadline while waiting for the previous push", err)
 	}
@@ -294,7 +294,7 @@ func TestPushoverSecondSendWaitsForFirst(t *testing.T) {
 	<-first
 }
 
-func TestPushoverDialsThroughSetDialer(t *testing.T) {
+func TestPushoverDialsThroughItsVia(t *testing.T) {
 	api := newFakeAPI(t, accepted)
 	var dials atomic.Int32
 	var lastAddr atomic.Value
@@ -306,9 +306,8 @@ func TestPushoverDialsThroughSetDialer(t *testing.T) {
 	}
 	p := newTestPushover(t, api.url())
 
-	p.SetDialer(counting)
 	for i := 0; i < 2; i++ {
-		if err := p.Send(context.Background(), Message{Title: "t", Push: "b"}); err != nil {
+		if err := p.Send(context.Background(), Message{Title: "t", Push: "b"}, counting); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -319,20 +318,20 @@ func TestPushoverDialsThroughSetDialer(t *testing.T) {
 		t.Errorf("dialed %v, want %v", got, api.srv.Listener.Addr())
 	}
 
-	p.SetDialer(nil) // no link: the plain route
-	if err := p.Send(context.Background(), Message{Title: "t", Push: "b"}); err != nil {
+	// no link: the plain route
+	if err := p.Send(context.Background(), Message{Title: "t", Push: "b"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if n := dials.Load(); n != 2 {
-		t.Errorf("the link dialer was used after SetDialer(nil): %d dials", n)
+		t.Errorf("the link dialer was used for a plain push: %d dials", n)
 	}
 
 	// A link dialer that fails makes the push fail: no silent fallback to
 	// another route.
-	p.SetDialer(func(context.Context, string, string) (net.Conn, error) {
+	gone := func(context.Context, string, string) (net.Conn, error) {
 		return nil, errors.New("link gone")
-	})
-	if err := p.Send(context.Background(), Message{Title: "t", Push: "b"}); err == nil || !strings.Contains(err.Error(), "link gone") {
+	}
+	if err := p.Send(context.Background(), Message{Title: "t", Push: "b"}, gone); err == nil || !strings.Contains(err.Error(), "link gone") {
 		t.Errorf("Send with a failing dialer = %v", err)
 	}
 }
@@ -345,7 +344,7 @@ func TestPushoverWithDialer(t *testing.T) {
 		var d net.Dialer
 		return d.DialContext(ctx, network, addr)
 	}))
-	if err := p.Send(context.Background(), Message{Title: "t", Push: "b"}); err != nil {
+	if err := p.Send(context.Background(), Message{Title: "t", Push: "b"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if dials.Load() != 1 {
@@ -428,5 +427,35 @@ func TestTruncateRunes(t *testing.T) {
 		if got := truncateRunes(tt.in, tt.max); got != tt.want {
 			t.Errorf("truncateRunes(%q, %d) = %q, want %q", tt.in, tt.max, got, tt.want)
 		}
+	}
+}
+
+// Two pushes that race (a session's up notice over the link, a storage
+// warning over the plain route) each go through their own dialer.
+func TestRacingPushesKeepTheirRoutes(t *testing.T) {
+	api := newFakeAPI(t, accepted)
+	p := newTestPushover(t, api.url())
+	var link, plain atomic.Int32
+	via := func(n *atomic.Int32) DialFunc {
+		return func(ctx context.Context, network, addr string) (net.Conn, error) {
+			n.Add(1)
+			var d net.Dialer
+			return d.DialContext(ctx, network, addr)
+		}
+	}
+	const each = 20
+	errs := make(chan error, 2*each)
+	for i := 0; i < each; i++ {
+		go func() { errs <- p.Send(context.Background(), Message{Title: "up", Push: "b"}, via(&link)) }()
+		go func() { errs <- p.Send(context.Background(), Message{Title: "warn", Push: "b"}, via(&plain)) }()
+	}
+	for i := 0; i < 2*each; i++ {
+		<-api.got
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if link.Load() != each || plain.Load() != each {
+		t.Errorf("dials: %d through the link, %d plain; want %d each", link.Load(), plain.Load(), each)
 	}
 }

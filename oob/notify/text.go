@@ -470,3 +470,28 @@ func upperFirst(s string) string {
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
 }
+
+// The short replies to a text that asked for something.
+
+// UpRefusedSMS answers an up refused at once.
+func UpRefusedSMS(why string) string { return FitSMS("oobd: up refused: " + why) }
+
+// AlreadyUpSMS answers an up while a session is up: its end moved.
+func AlreadyUpSMS(until time.Time) string {
+	return FitSMS("oobd: session already up, now until " + clockShort(until) + ".")
+}
+
+// ExtendedSMS answers an extend: the new end, or that it is still being
+// set up (until zero), or that nothing runs (!running).
+func ExtendedSMS(until time.Time, running bool) string {
+	switch {
+	case !running:
+		return "oobd: no session is running; nothing to extend."
+	case until.IsZero():
+		return "oobd: extended; the session is still being set up."
+	}
+	return "oobd: extended until " + clockShort(until) + "."
+}
+
+// NoSessionSMS answers a down with no session running.
+func NoSessionSMS() string { return "oobd: no session is running." }

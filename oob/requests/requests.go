@@ -1,0 +1,197 @@
+// Package requests carries out what the owner asks, by text (through the
+// inbox) or on the box (through the control socket): start, extend and end
+// a session, the status, a drill. It never waits for a session to come up
+// when a text asked (the inbox must stay free to read a `down`); the box's
+// operator waits for the outcome.
+package requests
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/oobd/oobd/oob/control"
+	"github.com/oobd/oobd/oob/inbox"
+	"github.com/oobd/oobd/oob/notify"
+	"github.com/oobd/oobd/oob/session"
+	"github.com/oobd/oobd/oob/state"
+	"github.com/oobd/oobd/oob/trigger"
+)
+
+// Handler carries out requests on the sessions.
+type Handler struct {
+	Sessions *session.Controller
+	Store    *state.Store
+	JumpHost string // tunnel.jump_host, for the operator's ssh line
+	Log      *slog.Logger
+	Now      func() time.Time
+}
+
+// Text carries out an accepted text (inbox.Handler).
+func (h *Handler) Text(ctx context.Context, req trigger.Request) inbox.Reply {
+	if !h.ready(ctx) {
+		return inbox.Reply{}
+	}
+	log := h.Log.With("verb", req.Verb, "sender", req.Sender)
+	switch req.Verb {
+	case trigger.VerbUp:
+		select {
+		case o := <-h.Sessions.Up(req.Sender, false, req.Duration):
+			// Answered at once: already up (the end moved) or refused.
+			if o.Err != nil {
+				log.Warn("up refused", "err", o.Err)
+				return inbox.Reply{Text: notify.UpRefusedSMS(o.Err.Error())}
+			}
+			if o.Already {
+				return inbox.Reply{Text: notify.AlreadyUpSMS(o.Until)}
+			}
+		default: // how it goes reaches the requester as a notice
+		}
+	case trigger.VerbExtend:
+		until, err := h.Sessions.Extend(req.Duration)
+		return inbox.Reply{Text: notify.ExtendedSMS(until, err == nil)}
+	case trigger.VerbDown, trigger.VerbKill:
+		if err := h.Sessions.Down(string(req.Verb) + " by " + req.Sender); err != nil && req.Verb == trigger.VerbDown {
+			// Nothing to end; the owner learns so only if they asked with
+			// the secret (a bare kill is never answered).
+			return inbox.Reply{Text: notify.NoSessionSMS()}
+		}
+	case trigger.VerbStatus:
+		return inbox.Reply{Text: h.statusSMS()}
+	}
+	return inbox.Reply{}
+}
+
+// statusSMS is the one-part diagnosis a `status` text gets.
+func (h *Handler) statusSMS() string {
+	st := h.Store.Snapshot()
+	rep, active := h.Sessions.Status()
+	now := h.Now()
+	s := notify.Status{
+		Now:          now,
+		State:        string(rep.State),
+		Registration: st.Modem.Registration,
+		Operator:     st.Modem.Operator,
+		SIM:          st.Modem.SIM,
+		StorageUsed:  st.Modem.StorageUsed,
+		StorageTotal: st.Modem.StorageTotal,
+	}
+	if st.Modem.SignalKnown {
+		s.SignalDBm = st.Modem.SignalDBm
+	}
+	if active {
+		s.Until = rep.Until
+	}
+	if st.Trigger.LockedOut(now) {
+		s.LockoutUntil = st.Trigger.LockoutUntil
+	}
+	if d := st.LastDrill; d != nil {
+		s.LastDrill, s.LastDrillOK = d.Time, d.OK
+	}
+	if f := st.LastFailure; f != nil {
+		s.LastFailure, s.LastFailureStep, s.LastFailureWhy = f.Time, f.Step, f.Reason
+	}
+	return notify.StatusSMS(s)
+}
+
+// Control carries out a local operator's request (control.Handler). An up
+// and a drill wait for their outcome, so `oobd up` can say how it went.
+func (h *Handler) Control(ctx context.Context, req control.Request) control.Response {
+	// The socket opens before the sessions start (it guards against a
+	// second daemon); a request in that moment waits for them.
+	if !h.ready(ctx) {
+		return control.Response{Error: "agent stopping"}
+	}
+	switch req.Verb {
+	case trigger.VerbUp:
+		var d time.Duration
+		if req.For != "" {
+			var err error
+			if d, err = time.ParseDuration(req.For); err != nil || d <= 0 {
+				return control.Response{Error: fmt.Sprintf("bad duration %q", req.For)}
+			}
+		}
+		return h.await(ctx, h.Sessions.Up("", true, d), "")
+	case trigger.VerbDown:
+		if err := h.Sessions.Down("down by the local operator"); err != nil {
+			return control.Response{Error: err.Error()}
+		}
+		if err := h.Sessions.Wait(ctx); err != nil {
+			return control.Response{Error: "teardown still running: " + err.Error()}
+		}
+		rep, _ := h.Sessions.Status()
+		return control.Response{OK: true, Message: fmt.Sprintf("session down after %s, %s used",
+			rep.Ended.Sub(rep.Started).Round(time.Second), notify.Bytes(rep.Bytes))}
+	case trigger.VerbExtend:
+		d, err := time.ParseDuration(req.For)
+		if err != nil || d <= 0 {
+			return control.Response{Error: fmt.Sprintf("bad duration %q", req.For)}
+		}
+		until, err := h.Sessions.Extend(d)
+		if err != nil {
+			return control.Response{Error: err.Error()}
+		}
+		return control.Response{OK: true, Until: until}
+	case control.VerbDrill:
+		return h.await(ctx, h.Drill(), "drill passed: link, path, tunnel and self-check all worked")
+	}
+	return control.Response{Error: fmt.Sprintf("unknown request %q", req.Verb)}
+}
+
+func (h *Handler) await(ctx context.Context, out <-chan session.Outcome, okMsg string) control.Response {
+	select {
+	case o := <-out:
+		if o.Err != nil {
+			return control.Response{Error: o.Err.Error(), Step: o.Step}
+		}
+		resp := control.Response{OK: true, Until: o.Until, JumpHost: h.JumpHost, Message: okMsg, Forwards: o.Forwards}
+		if o.Already {
+			resp.Message = "a session was already up; its end moved"
+		}
+		return resp
+	case <-ctx.Done():
+		return control.Response{Error: "gave up waiting: " + ctx.Err().Error()}
+	}
+}
+
+// Drill runs one end-to-end test and records how it went.
+func (h *Handler) Drill() <-chan session.Outcome {
+	start := h.Now()
+	out := make(chan session.Outcome, 1)
+	in := h.Sessions.Drill()
+	go func() {
+		o := <-in
+		if o.Step == "start" {
+			// Not run (a session is up): nothing was tested, nothing to record.
+			h.Log.Info("drill skipped", "reason", o.Err)
+			out <- o
+			return
+		}
+		// The drill's own teardown finishes before it is recorded.
+		h.Sessions.Wait(context.Background())
+		d := &state.Drill{Time: start, OK: o.Err == nil, Duration: h.Now().Sub(start)}
+		result := "passed"
+		if o.Err != nil {
+			d.Reason = o.Err.Error()
+			result = "failed: " + d.Reason
+		}
+		h.Store.Update(func(st *state.State) {
+			st.LastDrill = d
+			st.AddEvent(start, "drill", result)
+		})
+		h.Log.Info("drill", "ok", d.OK, "reason", d.Reason, "took", d.Duration)
+		out <- o
+	}()
+	return out
+}
+
+// ready waits until the session controller takes requests.
+func (h *Handler) ready(ctx context.Context) bool {
+	select {
+	case <-h.Sessions.Started():
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
