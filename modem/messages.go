@@ -14,10 +14,17 @@ import (
 	"github.com/warthog618/sms/encoding/tpdu"
 )
 
-// ensureReady checks that the modem still has the settings Open gave it
-// (a modem that reset itself forgets them: PDU mode, storage,
-// indications, and asks for its PIN again) and asserts them again if not.
-func (m *Modem) ensureReady(ctx context.Context) error {
+// ready checks, when there is a reason to, that the modem still has the
+// settings the open gave it, and asserts them again if not: a modem that
+// reset itself forgets them (PDU mode, storage, indications) and asks for
+// its PIN again. The reasons: a sign of a reset (^BOOT, a SIM indication,
+// a command that failed where it should not), an hour since the last
+// check, or a SIM that was not ready.
+func (m *Modem) ready(ctx context.Context) error {
+	reset := m.urc.takeReset()
+	if !reset && m.o.now().Sub(m.cache.settingsAt) < settingsEvery {
+		return m.ensureSIM(ctx)
+	}
 	// +CMEE=2 is never a power-on default, and +CMGF=0 is what SMS needs.
 	lost := false
 	for _, q := range []struct{ cmd, want string }{{"+CMEE?", "2"}, {"+CMGF?", "0"}} {
@@ -36,11 +43,17 @@ func (m *Modem) ensureReady(ctx context.Context) error {
 			break
 		}
 	}
+	m.cache.settingsAt = m.o.now()
 	if !lost {
+		if reset {
+			m.urc.noReset() // a ^BOOT that was no reset: this firmware chatters
+		}
 		return m.ensureSIM(ctx)
 	}
 	m.o.log.Warn("modem: settings lost (the modem reset?); initialising again", "port", m.path)
 	m.stats.set(func(s *Stats) { s.Recovery.Reinits++ })
+	m.urc.opened()
+	m.cache = cache{settingsAt: m.o.now()}
 	if err := m.initialise(ctx); err != nil {
 		return err
 	}
@@ -82,20 +95,32 @@ func (m *Modem) Messages(ctx context.Context) ([]Message, error) {
 }
 
 func (m *Modem) messages(ctx context.Context) ([]Message, error) {
-	if err := m.ensureReady(ctx); err != nil {
+	if err := m.ready(ctx); err != nil {
 		return nil, err
 	}
 	var entries []stored
 	var err error
 	// Line noise can garble a PDU line; a second listing tells noise from
 	// a PDU that is broken for good.
+	reinitialised := false
 	for try := 0; try < 3; try++ {
 		var info []string
 		info, err = m.command(ctx, "+CMGL=4", m.o.listTimeout)
-		if err != nil {
-			if errors.Is(err, ErrTimeout) && ctx.Err() == nil {
-				continue
+		var ae *ATError
+		switch {
+		case errors.As(err, &ae) && !reinitialised:
+			// Refused: in text mode "4" is no status. A reset that said
+			// nothing may have dropped PDU mode (and +CNMI with it).
+			m.urc.flag()
+			if err := m.ready(ctx); err != nil {
+				return nil, err
 			}
+			reinitialised = true
+			continue
+		case errors.Is(err, ErrTimeout) && ctx.Err() == nil:
+			m.urc.flag()
+			continue
+		case err != nil:
 			return nil, err
 		}
 		var problems []error
@@ -113,6 +138,10 @@ func (m *Modem) messages(ctx context.Context) ([]Message, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	if m.cache.info.StorageTotal > 0 {
+		m.cache.info.StorageUsed = len(entries)
+		m.publish()
 	}
 	return assemble(entries), nil
 }
@@ -134,13 +163,17 @@ func (m *Modem) Delete(ctx context.Context, index int) error {
 		return fmt.Errorf("modem: delete: bad index %d", index)
 	}
 	return m.do(ctx, func(*atConn) error {
-		if err := m.ensureReady(ctx); err != nil {
+		if err := m.ready(ctx); err != nil {
 			return err
 		}
 		_, err := m.command(ctx, fmt.Sprintf("+CMGD=%d", index), m.o.cmdTimeout)
 		var ae *ATError
 		if errors.As(err, &ae) && (ae.Code == 321 || ae.Code == 21) {
 			return nil
+		}
+		if err == nil && m.cache.info.StorageUsed > 0 {
+			m.cache.info.StorageUsed--
+			m.publish()
 		}
 		return err
 	})
@@ -149,7 +182,7 @@ func (m *Modem) Delete(ctx context.Context, index int) error {
 // DeleteAll empties the message storage.
 func (m *Modem) DeleteAll(ctx context.Context) error {
 	return m.do(ctx, func(*atConn) error {
-		if err := m.ensureReady(ctx); err != nil {
+		if err := m.ready(ctx); err != nil {
 			return err
 		}
 		_, err := m.command(ctx, "+CMGD=1,4", m.o.listTimeout)
@@ -166,7 +199,7 @@ func (m *Modem) Send(ctx context.Context, number, text string) error {
 		return err
 	}
 	return m.do(ctx, func(*atConn) error {
-		if err := m.ensureReady(ctx); err != nil {
+		if err := m.ready(ctx); err != nil {
 			return err
 		}
 		for i, p := range pdus {

@@ -59,6 +59,13 @@ type Modem struct {
 	sim      simState
 	streak   int // ladders run since the modem last answered
 	refs     refCounter
+	cache    cache
+
+	// urc is what the modem says unprompted; see unsolicited.
+	urc unsolicited
+	// cached is cache.info for readers that must not wait for the port.
+	cachedMu sync.Mutex // guards cached
+	cached   Info
 
 	// arrivals is signalled (without blocking) on every +CMTI, and when
 	// the modem answers again after recovery: texts may be waiting.
@@ -84,6 +91,7 @@ func New(path string, opts ...Option) *Modem {
 		opt(&o)
 	}
 	m := &Modem{path: path, o: o, heal: true, turn: make(chan struct{}, 1), arrivals: make(chan struct{}, 1)}
+	m.urc = unsolicited{now: o.now, arrived: m.arrived}
 	m.life, m.endLife = context.WithCancel(context.Background())
 	m.refs.seed(o.now())
 	m.stats.init(o.memory, o.log)
@@ -289,6 +297,8 @@ func (m *Modem) open(ctx context.Context) error {
 	if err != nil {
 		return m.note(fmt.Errorf("modem: %w: %w", errOpen, err))
 	}
+	m.urc.opened()
+	m.cache = cache{settingsAt: m.o.now()}
 	m.conn = newConn(rwc, m)
 	if err := m.initialise(ctx); err != nil {
 		m.closeConn()
@@ -300,7 +310,8 @@ func (m *Modem) open(ctx context.Context) error {
 // newConn starts the AT engine on an open port.
 func newConn(rwc io.ReadWriteCloser, m *Modem) *atConn {
 	w := newWire(rwc, m.o.now, m.stats.answered)
-	a := at.New(w, at.WithTimeout(m.o.cmdTimeout), at.WithIndication("+CMTI:", m.onCMTI))
+	w.onLine = m.urc.heard
+	a := at.New(w, at.WithTimeout(m.o.cmdTimeout))
 	m.stats.set(func(s *Stats) { s.Open = true })
 	return &atConn{w: w, at: a}
 }
@@ -341,6 +352,18 @@ func (m *Modem) initialise(ctx context.Context) error {
 	}
 	for _, cmd := range []string{"E0", "+CMEE=2", "+CMGF=0"} {
 		if _, err := m.command(ctx, cmd, m.o.cmdTimeout); err != nil {
+			return fmt.Errorf("modem: init: %w", err)
+		}
+	}
+	// Registration changes sent unprompted spare a +CREG? on every poll.
+	for _, cmd := range []string{"+CREG=2", "+CREG=1"} {
+		_, err := m.command(ctx, cmd, m.o.cmdTimeout)
+		if err == nil {
+			m.urc.reportsRegistration()
+			break
+		}
+		var ae *ATError
+		if !errors.As(err, &ae) {
 			return fmt.Errorf("modem: init: %w", err)
 		}
 	}
@@ -385,15 +408,6 @@ func (m *Modem) enableIndications(ctx context.Context) {
 		}
 	}
 	m.o.log.Warn("modem: no +CNMI setting accepted; new messages are found by polling only", "port", m.path)
-}
-
-func (m *Modem) onCMTI(lines []string) {
-	if len(lines) == 0 {
-		return
-	}
-	if _, ok := parseCMTI(lines[0]); ok {
-		m.arrived()
-	}
 }
 
 // parseCMTI parses `+CMTI: "SM",3`.

@@ -92,6 +92,10 @@ func TestOpenSetsUpModemThroughNoise(t *testing.T) {
 	}
 	s.SetSignal(99)
 	s.SetRegistration(2)
+	// A round trip: what the modem sent before its answer has been heard.
+	if err := m.Ping(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
 	in, err = m.Info(testCtx(t))
 	if err != nil || in.SignalKnown || in.Registration != RegSearching {
 		t.Errorf("info %+v, %v; want unknown signal, searching", in, err)

@@ -23,10 +23,14 @@ type wire struct {
 	port     io.ReadWriteCloser
 	now      func() time.Time
 	onAnswer func(time.Time) // each final result, for Stats
+	// onLine sees every other line, in order, with the command it may
+	// answer ("" when none is outstanding): so a URC is told from a reply
+	// that shares its prefix (+CREG: after AT+CREG?) without a race.
+	onLine func(line, answering string)
 
 	mu          sync.Mutex // guards outstanding and closed; cond waits on it
 	cond        *sync.Cond
-	outstanding []bool // one per unanswered command; true: abandoned
+	outstanding []sent // one per unanswered command, oldest first
 	closed      bool
 
 	// heard is when the modem last sent anything at all (UnixNano).
@@ -36,6 +40,12 @@ type wire struct {
 	buf []byte
 	in  []byte // bytes read, not yet handed on
 	out []byte // bytes ready to hand on
+}
+
+// sent is one command written and not answered yet.
+type sent struct {
+	cmd       string // as written, without "AT" and the line end: "+CREG?"
+	abandoned bool   // given up on: its answer is dropped
 }
 
 // maxLine bounds a line held back while waiting for its end: a modem
@@ -52,8 +62,9 @@ func newWire(port io.ReadWriteCloser, now func() time.Time, onAnswer func(time.T
 // that follows a "> " prompt expect no answer of their own.
 func (w *wire) Write(b []byte) (int, error) {
 	if len(b) >= 2 && (b[0] == 'A' || b[0] == 'a') && (b[1] == 'T' || b[1] == 't') {
+		cmd := string(bytes.TrimRight(b[2:], "\r\n"))
 		w.mu.Lock()
-		w.outstanding = append(w.outstanding, false)
+		w.outstanding = append(w.outstanding, sent{cmd: cmd})
 		w.mu.Unlock()
 	}
 	return w.port.Write(b)
@@ -108,6 +119,8 @@ func (w *wire) split() {
 		keep := true
 		if isFinal(line) {
 			keep = w.answered()
+		} else if w.onLine != nil && len(bytes.TrimSpace(line)) > 0 {
+			w.onLine(string(line), w.answering())
 		}
 		if keep {
 			w.out = append(w.out, w.in[:j]...)
@@ -129,7 +142,7 @@ func (w *wire) answered() bool {
 	defer w.mu.Unlock()
 	keep := true
 	if len(w.outstanding) > 0 {
-		keep = !w.outstanding[0]
+		keep = !w.outstanding[0].abandoned
 		w.outstanding = w.outstanding[1:]
 	}
 	w.cond.Broadcast()
@@ -142,8 +155,18 @@ func (w *wire) abandon() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if n := len(w.outstanding); n > 0 {
-		w.outstanding[n-1] = true
+		w.outstanding[n-1].abandoned = true
 	}
+}
+
+// answering is the command the next reply line would belong to.
+func (w *wire) answering() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.outstanding) == 0 {
+		return ""
+	}
+	return w.outstanding[0].cmd
 }
 
 // heardSince reports whether the modem sent anything at t or later.

@@ -304,6 +304,9 @@ func (s *Simulator) noiseLines() []string {
 		if s.curc == 0 && strings.HasPrefix(l, "^") {
 			continue
 		}
+		if p, _, _ := strings.Cut(l, ":"); s.cfg.noURC[p] {
+			continue
+		}
 		return []string{l}
 	}
 	return nil

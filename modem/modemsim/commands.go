@@ -423,6 +423,9 @@ func cmdReg(name string, field func(*Simulator) *int) func(*Simulator, atCmd, *r
 			if err != nil {
 				return cmeError(50)
 			}
+			if n > 0 && s.cfg.noURC[name] {
+				return cmeError(4) // operation not supported
+			}
 			*field(s) = n
 		case opRead:
 			n := *field(s)

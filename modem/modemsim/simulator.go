@@ -95,6 +95,7 @@ type config struct {
 	bootQuiet time.Duration
 	logger    *slog.Logger
 	without   []string
+	noURC     map[string]bool
 }
 
 // WithCapacity sets how many messages the SIM holds (default 30).
@@ -129,6 +130,20 @@ func WithBootQuiet(d time.Duration) Option { return func(c *config) { c.bootQuie
 // modem that cannot tell how many PIN tries are left.
 func WithoutCommands(names ...string) Option {
 	return func(c *config) { c.without = append(c.without, names...) }
+}
+
+// WithoutURCs makes a modem that never sends the named unsolicited lines:
+// "^RSSI" (a modem that is not a Huawei), "+CREG" (+CREG=1 and =2 are
+// refused, so registration must be polled).
+func WithoutURCs(prefixes ...string) Option {
+	return func(c *config) {
+		if c.noURC == nil {
+			c.noURC = map[string]bool{}
+		}
+		for _, p := range prefixes {
+			c.noURC[strings.ToUpper(p)] = true
+		}
+	}
 }
 
 // WithLogger logs what the simulator does (default: nothing).
@@ -702,12 +717,38 @@ func (s *Simulator) resetLocked() {
 	}
 }
 
-// SetSignal sets the +CSQ rssi (0-31, 99 unknown).
-func (s *Simulator) SetSignal(csq int) { s.mu.Lock(); s.csq = csq; s.mu.Unlock() }
+// SetSignal sets the +CSQ rssi (0-31, 99 unknown). A change is announced
+// with ^RSSI, as a Huawei does (unless ^CURC=0 or WithoutURCs("^RSSI")).
+func (s *Simulator) SetSignal(csq int) {
+	s.mu.Lock()
+	changed := s.csq != csq
+	s.csq = csq
+	announce := changed && s.curc == 1 && !s.cfg.noURC["^RSSI"]
+	s.mu.Unlock()
+	if announce {
+		s.urc(fmt.Sprintf("^RSSI:%d", csq))
+	}
+}
 
 // SetRegistration sets the +CREG/+CGREG stat (0 not registered, 1 home,
-// 2 searching, 3 denied, 4 unknown, 5 roaming).
-func (s *Simulator) SetRegistration(stat int) { s.mu.Lock(); s.reg = stat; s.mu.Unlock() }
+// 2 searching, 3 denied, 4 unknown, 5 roaming). A change is announced with
+// +CREG when +CREG=1 or =2 asked for it.
+func (s *Simulator) SetRegistration(stat int) {
+	s.mu.Lock()
+	changed := s.reg != stat
+	s.reg = stat
+	line := ""
+	if changed && s.cregN > 0 {
+		line = fmt.Sprintf("+CREG: %d", s.regLocked())
+		if s.cregN == 2 && (s.regLocked() == 1 || s.regLocked() == 5) {
+			line += `,"2A1C","01B7E2F4"`
+		}
+	}
+	s.mu.Unlock()
+	if line != "" {
+		s.urc(line)
+	}
+}
 
 // SetOperator sets the network operator's name.
 func (s *Simulator) SetOperator(name string) { s.mu.Lock(); s.operator = name; s.mu.Unlock() }
