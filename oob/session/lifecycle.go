@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -113,6 +114,14 @@ func (r *running) signal() {
 	}
 }
 
+// addrString is a for the report: "" when there is none.
+func addrString(a netip.Addr) string {
+	if !a.IsValid() {
+		return ""
+	}
+	return a.String()
+}
+
 func minTime(a, b time.Time) time.Time {
 	if b.Before(a) {
 		return b
@@ -138,7 +147,7 @@ func (c *Controller) lifecycle(r *running) {
 		path     Path
 		tun      Tunnel
 		released bool
-		bytes    uint64 // over earlier links of this session (redials)
+		rx, tx   uint64 // over earlier links of this session (redials)
 	)
 	c.record(r.report())
 
@@ -157,7 +166,8 @@ func (c *Controller) lifecycle(r *running) {
 			}
 		}
 		if path != nil {
-			bytes += path.Bytes()
+			prx, ptx := path.Bytes()
+			rx, tx = rx+prx, tx+ptx
 			sctx, cancel := context.WithTimeout(ctx, c.cfg.TeardownTimeout)
 			if err := path.Down(sctx); err != nil {
 				log.Error("link down", "err", err)
@@ -173,7 +183,7 @@ func (c *Controller) lifecycle(r *running) {
 		}
 		rep = r.update(func(rep *Report) {
 			rep.Ended = c.now()
-			rep.Bytes = bytes
+			rep.Bytes, rep.BytesRx, rep.BytesTx = rx+tx, rx, tx
 			rep.State = StateIdle
 		})
 		c.record(rep)
@@ -198,7 +208,7 @@ func (c *Controller) lifecycle(r *running) {
 		}
 		path = p
 		r.update(func(rep *Report) {
-			rep.Interface, rep.LocalIP, rep.State = p.Interface(), p.LocalIP(), StateTunnel
+			rep.Interface, rep.LocalIP, rep.State = p.Interface(), addrString(p.LocalIP()), StateTunnel
 		})
 		c.record(r.report())
 		t, err := c.open(r.ctx, p.DialContext)
@@ -219,7 +229,8 @@ func (c *Controller) lifecycle(r *running) {
 			tun = nil
 		}
 		if path != nil {
-			bytes += path.Bytes()
+			prx, ptx := path.Bytes()
+			rx, tx = rx+prx, tx+ptx
 			ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), c.cfg.TeardownTimeout)
 			if err := path.Down(ctx); err != nil {
 				log.Error("link down before redial", "err", err)
@@ -271,13 +282,13 @@ func (c *Controller) lifecycle(r *running) {
 	c.notices.Up(nctx, rep, path.DialContext)
 	cancel()
 
-	reason, step := c.hold(r, &path, &tun, &bytes, bringUp, takeDownLink)
+	reason, step := c.hold(r, &path, &tun, &rx, &tx, bringUp, takeDownLink)
 	teardown(reason, step)
 }
 
 // hold keeps the session up until its end, a request to end it, the data
 // budget, or a link drop that redialing cannot repair.
-func (c *Controller) hold(r *running, path *Path, tun *Tunnel, bytes *uint64, bringUp func(context.Context) error, takeDownLink func()) (reason, step string) {
+func (c *Controller) hold(r *running, path *Path, tun *Tunnel, rx, tx *uint64, bringUp func(context.Context) error, takeDownLink func()) (reason, step string) {
 	budget := time.NewTicker(c.cfg.BudgetCheck)
 	defer budget.Stop()
 	timer := time.NewTimer(time.Until(r.report().Until))
@@ -295,8 +306,13 @@ func (c *Controller) hold(r *running, path *Path, tun *Tunnel, bytes *uint64, br
 			}
 			return "time is up", ""
 		case <-budget.C:
-			used := *bytes + (*path).Bytes()
-			r.update(func(rep *Report) { rep.Bytes = used; rep.Reconnects = (*tun).Reconnects() })
+			prx, ptx := (*path).Bytes()
+			urx, utx := *rx+prx, *tx+ptx
+			used := urx + utx
+			r.update(func(rep *Report) {
+				rep.Bytes, rep.BytesRx, rep.BytesTx = used, urx, utx
+				rep.Reconnects = (*tun).Reconnects()
+			})
 			c.record(r.report())
 			if c.cfg.DataBudget > 0 && used >= c.cfg.DataBudget {
 				return fmt.Sprintf("data budget reached (%d bytes)", used), "budget"

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -26,14 +27,14 @@ type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
 // Path is a raised cellular link whose route to the jump host is proven.
 type Path interface {
 	Interface() string
-	LocalIP() string
+	LocalIP() netip.Addr
 	// DialContext dials through the link only.
 	DialContext(ctx context.Context, network, addr string) (net.Conn, error)
 	// Done is closed when the link drops by itself; Err then says why.
 	Done() <-chan struct{}
 	Err() error
-	// Bytes is what went through the link since it came up, both ways.
-	Bytes() uint64
+	// Bytes is what the link received and sent since it came up.
+	Bytes() (rx, tx uint64)
 	// Down takes the link down: host route, dialer, interface.
 	Down(ctx context.Context) error
 }
@@ -69,9 +70,14 @@ type Report struct {
 	Interface   string
 	LocalIP     string
 	Forwards    []tunnel.BoundForward
-	Bytes       uint64
-	Reconnects  int
-	Redials     int
+	// Bytes is what went through the link over the whole session (the
+	// earlier links of redials included), both ways; BytesRx and BytesTx
+	// are its two directions.
+	Bytes      uint64
+	BytesRx    uint64
+	BytesTx    uint64
+	Reconnects int
+	Redials    int
 	// Step and Reason say where and why a session failed or ended.
 	Step   string
 	Reason string

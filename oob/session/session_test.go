@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -58,21 +59,22 @@ func (e *events) waitFor(t *testing.T, prefix string) string {
 }
 
 type fakePath struct {
-	ev    *events
-	n     int
-	done  chan struct{}
-	err   error
-	bytes atomic.Uint64
+	ev   *events
+	n    int
+	done chan struct{}
+	err  error
+	rx   atomic.Uint64
+	tx   atomic.Uint64
 }
 
-func (p *fakePath) Interface() string { return "ppp0" }
-func (p *fakePath) LocalIP() string   { return "10.64.0.2" }
+func (p *fakePath) Interface() string   { return "ppp0" }
+func (p *fakePath) LocalIP() netip.Addr { return netip.MustParseAddr("10.64.0.2") }
 func (p *fakePath) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
 	return nil, errors.New("fake path does not dial")
 }
-func (p *fakePath) Done() <-chan struct{} { return p.done }
-func (p *fakePath) Err() error            { return p.err }
-func (p *fakePath) Bytes() uint64         { return p.bytes.Load() }
+func (p *fakePath) Done() <-chan struct{}  { return p.done }
+func (p *fakePath) Err() error             { return p.err }
+func (p *fakePath) Bytes() (rx, tx uint64) { return p.rx.Load(), p.tx.Load() }
 func (p *fakePath) Down(ctx context.Context) error {
 	p.ev.add("link down %d", p.n)
 	return nil
@@ -338,11 +340,13 @@ func TestDataBudgetEndsSession(t *testing.T) {
 	if o := outcome(t, r.c.Up("+46701234567", false, 0)); o.Err != nil {
 		t.Fatal(o.Err)
 	}
-	r.link.path(0).bytes.Store(1500)
+	r.link.path(0).rx.Store(900)
+	r.link.path(0).tx.Store(600)
 	r.wait()
 	r.notices.mu.Lock()
 	defer r.notices.mu.Unlock()
-	if len(r.notices.downs) != 1 || r.notices.downs[0].Step != "budget" || r.notices.downs[0].Bytes != 1500 {
+	if len(r.notices.downs) != 1 || r.notices.downs[0].Step != "budget" || r.notices.downs[0].Bytes != 1500 ||
+		r.notices.downs[0].BytesRx != 900 || r.notices.downs[0].BytesTx != 600 {
 		t.Fatalf("downs = %+v", r.notices.downs)
 	}
 }
@@ -353,7 +357,8 @@ func TestLinkDropIsRedialed(t *testing.T) {
 		t.Fatal(o.Err)
 	}
 	p := r.link.path(0)
-	p.bytes.Store(100)
+	p.rx.Store(70)
+	p.tx.Store(30)
 	p.err = errors.New("pppd exited with status 16")
 	close(p.done)
 	r.ev.waitFor(t, "link up 2")
@@ -363,14 +368,15 @@ func TestLinkDropIsRedialed(t *testing.T) {
 	r.link.fail = 1
 	r.link.mu.Unlock()
 	p2 := r.link.path(1)
-	p2.bytes.Store(50)
+	p2.rx.Store(40)
+	p2.tx.Store(10)
 	p2.err = errors.New("interface ppp0 gone")
 	close(p2.done)
 	r.wait()
 	r.notices.mu.Lock()
 	defer r.notices.mu.Unlock()
 	d := r.notices.downs
-	if len(d) != 1 || d[0].Step != "redial" || d[0].Redials != 2 || d[0].Bytes != 150 ||
+	if len(d) != 1 || d[0].Step != "redial" || d[0].Redials != 2 || d[0].Bytes != 150 || d[0].BytesRx != 110 || d[0].BytesTx != 40 ||
 		!strings.Contains(d[0].Reason, "interface ppp0 gone") {
 		t.Fatalf("downs = %+v", d)
 	}
