@@ -22,6 +22,9 @@ type Clock interface {
 	Now() time.Time
 	// NewTimer is time.NewTimer on this clock.
 	NewTimer(d time.Duration) Timer
+	// AfterFunc is time.AfterFunc on this clock: f runs once d has
+	// passed, unless the returned Timer (whose C is nil) is stopped.
+	AfterFunc(d time.Duration, f func()) Timer
 	// NewTicker is time.NewTicker on this clock; d must be positive.
 	NewTicker(d time.Duration) Ticker
 }
@@ -29,6 +32,7 @@ type Clock interface {
 // Timer is a *time.Timer made by a Clock. As with *time.Timer since Go
 // 1.23, no value sent before a Stop or Reset is received after it.
 type Timer interface {
+	// C is nil for a timer made by AfterFunc.
 	C() <-chan time.Time
 	Stop() bool
 	Reset(d time.Duration) bool
@@ -49,6 +53,8 @@ var _ Clock = Real{}
 func (Real) Now() time.Time { return time.Now() }
 
 func (Real) NewTimer(d time.Duration) Timer { return realTimer{time.NewTimer(d)} }
+
+func (Real) AfterFunc(d time.Duration, f func()) Timer { return realTimer{time.AfterFunc(d, f)} }
 
 func (Real) NewTicker(d time.Duration) Ticker { return realTicker{time.NewTicker(d)} }
 
@@ -74,9 +80,10 @@ func WithTimeout(parent context.Context, c Clock, d time.Duration) (context.Cont
 //
 // On Real it is context.WithDeadline. On any other clock the context has
 // no Deadline (its time is not the one real I/O runs on): it ends with
-// Err context.Canceled and Cause context.DeadlineExceeded when c's timer
-// fires. The cancel func stops that timer before it returns, so a Fake
-// counts it no longer.
+// Err context.Canceled and Cause context.DeadlineExceeded when c reaches
+// deadline (on a Fake, before the Advance that gets there returns). The
+// cancel func stops c's timer before it returns, so a Fake counts it no
+// longer.
 func WithDeadline(parent context.Context, c Clock, deadline time.Time) (context.Context, context.CancelFunc) {
 	if _, ok := c.(Real); ok {
 		return context.WithDeadline(parent, deadline)
@@ -87,14 +94,7 @@ func WithDeadline(parent context.Context, c Clock, deadline time.Time) (context.
 		cancel(context.DeadlineExceeded)
 		return ctx, func() { cancel(context.Canceled) }
 	}
-	t := c.NewTimer(d)
-	go func() {
-		select {
-		case <-t.C():
-			cancel(context.DeadlineExceeded)
-		case <-ctx.Done():
-		}
-	}()
+	t := c.AfterFunc(d, func() { cancel(context.DeadlineExceeded) })
 	return ctx, func() {
 		t.Stop()
 		cancel(context.Canceled)

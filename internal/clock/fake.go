@@ -11,7 +11,9 @@ import (
 // Advance. Timers and tickers fire inside Advance, in the order of their
 // times, with Now at each one's time; firing never blocks (each channel
 // holds one value, as the time package's do, so a tick that was not
-// received yet makes the next one drop, as with *time.Ticker).
+// received yet makes the next one drop, as with *time.Ticker). An
+// AfterFunc's f runs in the goroutine that calls Advance (not holding
+// the Fake's lock), so what it does is done when Advance returns.
 //
 // The code under test usually waits on the Fake's timers in a goroutine
 // of its own. The test learns that it has armed them with BlockUntil (or
@@ -52,6 +54,17 @@ func (f *Fake) NewTimer(d time.Duration) Timer {
 	return t
 }
 
+// AfterFunc arranges for f to run once the Fake's time has moved on by d:
+// in the Advance that gets there, or, if d <= 0, at once in a goroutine
+// of its own (as time.AfterFunc does).
+func (f *Fake) AfterFunc(d time.Duration, fn func()) Timer {
+	t := &fakeTimer{f: f, fn: fn}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.arm(t, d)
+	return t
+}
+
 // NewTicker makes a ticker that ticks every d of the Fake's time. Like
 // time.NewTicker, it panics if d <= 0: that is the caller's bug.
 func (f *Fake) NewTicker(d time.Duration) Ticker {
@@ -81,7 +94,11 @@ func (f *Fake) Advance(d time.Duration) {
 		if t.when.After(f.now) {
 			f.now = t.when
 		}
-		f.fire(t)
+		if fn := f.fire(t); fn != nil {
+			f.mu.Unlock()
+			fn()
+			f.mu.Lock()
+		}
 	}
 	f.now = end
 }
@@ -121,7 +138,9 @@ func (f *Fake) BlockUntil(ctx context.Context, n int) error {
 func (f *Fake) arm(t *fakeTimer, d time.Duration) {
 	if d <= 0 && t.period == 0 {
 		t.when = f.now
-		f.send(t)
+		if fn := f.fire(t); fn != nil {
+			go fn()
+		}
 		return
 	}
 	t.when = f.now.Add(d)
@@ -161,21 +180,23 @@ func (f *Fake) nextDue(end time.Time) *fakeTimer {
 	return next
 }
 
-// fire sends t's value and re-arms a ticker. f.mu is held.
-func (f *Fake) fire(t *fakeTimer) {
-	f.send(t)
+// fire sends t's value, or returns its func for the caller to run
+// without f.mu; a ticker is armed for its next tick, a timer disarmed.
+// f.mu is held.
+func (f *Fake) fire(t *fakeTimer) func() {
 	if t.period > 0 {
 		t.when = t.when.Add(t.period)
-		return
+	} else {
+		f.disarm(t)
 	}
-	f.disarm(t)
-}
-
-func (f *Fake) send(t *fakeTimer) {
+	if t.fn != nil {
+		return t.fn
+	}
 	select {
 	case t.c <- f.now:
 	default: // the last value was not received: drop this one
 	}
+	return nil
 }
 
 func (f *Fake) notify() {
@@ -185,10 +206,11 @@ func (f *Fake) notify() {
 	}
 }
 
-// fakeTimer is a Fake's timer (period 0) or ticker.
+// fakeTimer is a Fake's timer (period 0), AfterFunc (fn set) or ticker.
 type fakeTimer struct {
-	f *Fake
-	c chan time.Time
+	f  *Fake
+	c  chan time.Time // nil for an AfterFunc
+	fn func()
 
 	// Guarded by f.mu.
 	period time.Duration // 0 for a timer
