@@ -36,13 +36,23 @@ func newLadder(p *parts, s *running) *ladder {
 
 // run brings the session up, holds it, and tears it down. Whatever came
 // up is taken down in reverse before it returns, on every path, and
-// everyone waiting for the up has its outcome.
+// everyone who asked for an up has had its one outcome.
 func (l *ladder) run() {
+	rep := l.tearDown(l.upAndHold())
+	// An up that joined after the outcome was given (during a redial
+	// that failed, or during the teardown) is answered too.
+	l.s.settle(Outcome{Err: fmt.Errorf("the session ended (%s) before it could take this up; ask again", rep.Reason), Step: "start"})
+}
+
+// upAndHold climbs the ladder and holds the session, and says why it
+// ends and at which step ("" for an end that is no failure). Whoever
+// waits for the up has its outcome once the self-check passed or the
+// way up failed.
+func (l *ladder) upAndHold() (reason, step string) {
 	l.record(l.s.report())
 	if err := l.handOver(); err != nil {
 		l.s.settle(Outcome{Err: err, Step: "modem"})
-		l.tearDown("modem hand-over: "+err.Error(), "modem")
-		return
+		return "modem hand-over: " + err.Error(), "modem"
 	}
 	if err := l.bringUp(l.s.ctx); err != nil {
 		step, reason := failure(l.s.ctx, err)
@@ -54,8 +64,7 @@ func (l *ladder) run() {
 			full = errors.New(reason)
 		}
 		l.s.settle(Outcome{Err: full, Step: step})
-		l.tearDown(reason, step)
-		return
+		return reason, step
 	}
 
 	rep := l.s.markUp(l.clock.Now())
@@ -63,13 +72,12 @@ func (l *ladder) run() {
 	l.s.settle(Outcome{Until: rep.Until, Forwards: rep.Forwards})
 	l.log.Info("session up", "until", rep.Until, "interface", rep.Interface, "local_ip", rep.LocalIP)
 	if rep.Drill {
-		l.tearDown("drill passed", "")
-		return
+		return "drill passed", ""
 	}
 	ctx, cancel := clock.WithTimeout(l.s.ctx, l.clock, l.cfg.TeardownTimeout)
 	l.notices.Up(ctx, rep, l.path.DialContext)
 	cancel()
-	l.tearDown(l.hold())
+	return l.hold()
 }
 
 // handOver lends a single-port modem's AT port to the dialer.
@@ -174,7 +182,10 @@ func (l *ladder) redial() (reason string, ok bool) {
 		_, why := failure(l.s.ctx, err)
 		return fmt.Sprintf("%s; redial failed: %s", summary(dropped), why), false
 	}
-	l.record(l.s.update(func(rep *Report) { rep.State = StateUp }))
+	rep := l.s.update(func(rep *Report) { rep.State = StateUp })
+	l.record(rep)
+	// An up asked for during the redial joined a running session.
+	l.s.settle(Outcome{Already: true, Until: rep.Until, Forwards: rep.Forwards})
 	return "", true
 }
 
@@ -218,8 +229,9 @@ func (l *ladder) takeBack() {
 // hand-over), records the end and sends its notice: Failed when the
 // session never came up, Down when it did (a drill has none). reason and
 // step say why it ended. Each step and the notice are bounded by
-// TeardownTimeout, and none is cut short by the session's own end.
-func (l *ladder) tearDown(reason, step string) {
+// TeardownTimeout, and none is cut short by the session's own end. It
+// returns the final report.
+func (l *ladder) tearDown(reason, step string) Report {
 	l.record(l.s.update(func(rep *Report) {
 		rep.State = StateTearDown
 		if rep.Reason == "" {
@@ -245,6 +257,7 @@ func (l *ladder) tearDown(reason, step string) {
 		l.notices.Down(ctx, rep)
 	}
 	l.log.Info("session ended", "reason", rep.Reason, "step", rep.Step, "bytes", rep.Bytes)
+	return rep
 }
 
 // stepError is a failure at a named step of the way up.

@@ -673,3 +673,71 @@ func TestConfigDefaults(t *testing.T) {
 		}
 	}
 }
+
+// An up that joins a session after its outcome was given (during a
+// redial, or the teardown) still gets exactly one outcome.
+func TestLateUpsAreAnswered(t *testing.T) {
+	tests := []struct {
+		name string
+		// late asks for an up at a late moment of a held session, and
+		// lets the session go on.
+		late        func(r *rig) <-chan Outcome
+		wantAlready bool
+		wantErr     string
+	}{
+		{
+			name: "during a redial that works",
+			late: func(r *rig) <-chan Outcome {
+				gate := make(chan struct{})
+				r.link.set(func(l *fakeLink) { l.gate = gate })
+				r.link.path(0).drop(errors.New("pppd exited"))
+				r.waitEvent("link dialing 2")
+				ch := r.c.Up("+46709876543", false, 0)
+				close(gate)
+				return ch
+			},
+			wantAlready: true,
+		},
+		{
+			name: "during a redial that fails",
+			late: func(r *rig) <-chan Outcome {
+				gate := make(chan struct{})
+				r.link.set(func(l *fakeLink) { l.gate, l.fail = gate, 1 })
+				r.link.path(0).drop(errors.New("pppd exited"))
+				r.waitEvent("link dialing 2")
+				ch := r.c.Up("+46709876543", false, 0)
+				close(gate)
+				return ch
+			},
+			wantErr: "the session ended (pppd exited; redial failed: PPP x3: no IP) before it could take this up; ask again",
+		},
+		{
+			name: "during the teardown",
+			late: func(r *rig) <-chan Outcome {
+				r.notices.block = map[string]bool{"down": true}
+				r.c.Down("down by +46701234567")
+				r.waitEvent("notice down")
+				ch := r.c.Up("+46709876543", false, 0)
+				r.clk.Advance(30 * time.Second)
+				return ch
+			},
+			wantErr: "the session ended (down by +46701234567) before it could take this up; ask again",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, baseConfig)
+			first := r.up(0)
+			o := r.outcome(tt.late(r))
+			if tt.wantAlready {
+				if !o.Already || o.Err != nil || !o.Until.Equal(first.Until) || len(o.Forwards) != 1 {
+					t.Fatalf("late up = %+v, want Already until %v", o, first.Until)
+				}
+				r.c.Down("down")
+			} else if o.Err == nil || o.Err.Error() != tt.wantErr || o.Step != "start" {
+				t.Fatalf("late up = %+v, want %q at start", o, tt.wantErr)
+			}
+			r.wait()
+		})
+	}
+}
