@@ -174,6 +174,7 @@ func TestEveryExitTearsDownInReverse(t *testing.T) {
 		wantOutcome string // the outcome's error; "" for none
 		wantStep    string
 		wantReason  string
+		wantDrill   bool
 		wantEvents  []string
 	}{
 		{
@@ -291,7 +292,7 @@ func TestEveryExitTearsDownInReverse(t *testing.T) {
 		{
 			name:       "drill passes",
 			run:        func(r *rig) Outcome { return r.outcome(r.c.Drill()) },
-			wantReason: "drill passed",
+			wantReason: "drill passed", wantDrill: true,
 			// A drill ends at its self-check, with no notice.
 			wantEvents: []string{"modem released", "link up 1", "tunnel open", "self-check passed",
 				"tunnel closed", "link down 1", "modem reacquired"},
@@ -303,7 +304,7 @@ func TestEveryExitTearsDownInReverse(t *testing.T) {
 				return r.outcome(r.c.Drill())
 			},
 			wantOutcome: "self-check: no SSH banner through the forward", wantStep: "self-check",
-			wantReason: "no SSH banner through the forward",
+			wantReason: "no SSH banner through the forward", wantDrill: true,
 			wantEvents: []string{"modem released", "link up 1", "tunnel open", "self-check failed",
 				"tunnel closed", "link down 1", "modem reacquired", "notice failed: no SSH banner through the forward"},
 		},
@@ -324,7 +325,8 @@ func TestEveryExitTearsDownInReverse(t *testing.T) {
 			if got := r.ev.all(); !slices.Equal(got, tt.wantEvents) {
 				t.Fatalf("events:\n got %q\nwant %q", got, tt.wantEvents)
 			}
-			if rep.Step != tt.wantStep || rep.Reason != tt.wantReason || rep.Ended.IsZero() || rep.Ended.Before(rep.Started) {
+			if rep.Step != tt.wantStep || rep.Reason != tt.wantReason || rep.Drill != tt.wantDrill ||
+				rep.Ended.IsZero() || rep.Ended.Before(rep.Started) {
 				t.Fatalf("last session = %+v; want step %q reason %q", rep, tt.wantStep, tt.wantReason)
 			}
 			// The record shows each state the session passed, ending idle.
@@ -400,37 +402,47 @@ func TestDataBudget(t *testing.T) {
 }
 
 // A link that drops by itself is dialed again while the session has
-// time; the session keeps its end, and counts the bytes of every link.
+// time, as often as it drops; the session keeps its end, and counts the
+// bytes of every link.
 func TestLinkDropIsRedialed(t *testing.T) {
 	r := newRig(t, baseConfig)
 	o := r.up(0)
-	p := r.link.path(0)
-	p.rx.Store(70)
-	p.tx.Store(30)
-	r.clk.Advance(10 * time.Minute)
-	p.drop(errors.New("pppd exited with status 16"))
-	r.waitEvent("link up 2")
-	rep := r.waitRecord(func(rep Report) bool { return rep.State == StateUp && rep.Redials == 1 })
-	if rep.Interface != "ppp0" || !rep.Until.Equal(o.Until) {
-		t.Fatalf("after the redial: %+v", rep)
+	// Each link carries some bytes, then drops (the last lasts).
+	carried := [][2]uint64{{70, 30}, {40, 10}, {5, 1}}
+	for i, b := range carried {
+		p := r.link.path(i)
+		p.rx.Store(b[0])
+		p.tx.Store(b[1])
+		if i == len(carried)-1 {
+			break
+		}
+		r.clk.Advance(10 * time.Minute)
+		p.drop(errors.New("pppd exited with status 16"))
+		r.waitEvent(fmt.Sprintf("link up %d", i+2))
+		rep := r.waitRecord(func(rep Report) bool { return rep.State == StateUp && rep.Redials == i+1 })
+		if rep.Interface != "ppp0" || !rep.Until.Equal(o.Until) {
+			t.Fatalf("after redial %d: %+v", i+1, rep)
+		}
 	}
-	// The up's outcome was given once; the redial answers nobody again.
-	p2 := r.link.path(1)
-	p2.rx.Store(40)
-	p2.tx.Store(10)
 	end := r.endsAt(o.Until)
-	if end.Bytes != 150 || end.BytesRx != 110 || end.BytesTx != 40 || end.Redials != 1 {
+	if end.Bytes != 156 || end.BytesRx != 115 || end.BytesTx != 41 || end.Redials != 2 {
 		t.Fatalf("last session = %+v", end)
 	}
 	want := []string{
 		"link up 1", "tunnel open", "self-check passed", "notice up until=true via=true",
 		"tunnel closed", "link down 1", "link up 2", "tunnel open", "self-check passed",
-		"tunnel closed", "link down 2", "notice down: time is up",
+		"tunnel closed", "link down 2", "link up 3", "tunnel open", "self-check passed",
+		"tunnel closed", "link down 3", "notice down: time is up",
 	}
 	if got := r.ev.all(); !slices.Equal(got, want) {
 		t.Fatalf("events:\n got %q\nwant %q", got, want)
 	}
-	wantStates := []State{StateDialing, StateTunnel, StateUp, StateDialing, StateTunnel, StateUp, StateTearDown, StateIdle}
+	wantStates := []State{
+		StateDialing, StateTunnel, StateUp,
+		StateDialing, StateTunnel, StateUp,
+		StateDialing, StateTunnel, StateUp,
+		StateTearDown, StateIdle,
+	}
 	if got := r.rec.states(); !slices.Equal(got, wantStates) {
 		t.Fatalf("recorded states %v, want %v", got, wantStates)
 	}
