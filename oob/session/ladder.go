@@ -125,18 +125,28 @@ func (l *ladder) bringUp(dialCtx context.Context) error {
 func (l *ladder) hold() (reason, step string) {
 	budget := l.clock.NewTicker(l.cfg.BudgetCheck)
 	defer budget.Stop()
-	end := l.clock.NewTimer(l.s.until().Sub(l.clock.Now()))
+	// The end timer is armed for armedFor. An end that moved later (an
+	// extend, an up) is found when the timer fires, and the timer armed
+	// again; one that moved earlier arms it again at once. (Re-arming
+	// only from the timer's own firing keeps a fake clock's tests free
+	// of a race between the re-arm and the test's next step.)
+	armedFor := l.s.until()
+	end := l.clock.NewTimer(armedFor.Sub(l.clock.Now()))
 	defer end.Stop()
 	for {
 		select {
 		case <-l.s.ctx.Done():
 			return context.Cause(l.s.ctx).Error(), ""
 		case <-l.s.changed:
-			end.Reset(l.s.until().Sub(l.clock.Now()))
+			if until := l.s.until(); until.Before(armedFor) {
+				armedFor = until
+				end.Reset(until.Sub(l.clock.Now()))
+			}
 		case <-end.C():
-			// The end may have moved since the timer was set.
-			if left := l.s.until().Sub(l.clock.Now()); left > 0 {
-				end.Reset(left)
+			now, until := l.clock.Now(), l.s.until()
+			if now.Before(until) {
+				armedFor = until
+				end.Reset(until.Sub(now))
 				continue
 			}
 			return "time is up", ""
