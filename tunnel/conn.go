@@ -88,7 +88,7 @@ func (t *Tunnel) establish(ctx context.Context) (*conn, error) {
 	// The handshake has no timeout of its own (golang/go#15113).
 	nc.SetDeadline(time.Now().Add(timeout))
 	stop := context.AfterFunc(ctx, func() { nc.Close() })
-	wire := &countingConn{Conn: nc, sent: &t.wireSent, received: &t.wireReceived}
+	wire := &CountingConn{Conn: nc, Sent: &t.wireSent, Received: &t.wireReceived}
 	sshConn, chans, reqs, err := ssh.NewClientConn(wire, t.cfg.JumpHost, &ssh.ClientConfig{
 		User:              t.cfg.User,
 		Auth:              []ssh.AuthMethod{ssh.PublicKeys(t.signer)},
@@ -352,20 +352,22 @@ func (c *conn) close() {
 	})
 }
 
-// countingConn counts the bytes of the SSH connection on the link.
-type countingConn struct {
+// CountingConn is a net.Conn that counts what passes through it: the
+// bytes it reads are added to Received, the bytes it writes to Sent. Both
+// must be set; several connections may share them (one total for a link).
+type CountingConn struct {
 	net.Conn
-	sent, received *atomic.Int64
+	Sent, Received *atomic.Int64
 }
 
-func (c *countingConn) Read(p []byte) (int, error) {
+func (c *CountingConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
-	c.received.Add(int64(n))
+	c.Received.Add(int64(n))
 	return n, err
 }
 
-func (c *countingConn) Write(p []byte) (int, error) {
+func (c *CountingConn) Write(p []byte) (int, error) {
 	n, err := c.Conn.Write(p)
-	c.sent.Add(int64(n))
+	c.Sent.Add(int64(n))
 	return n, err
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/oobd/oobd/oob/agent"
 	"github.com/oobd/oobd/oob/config"
 	"github.com/oobd/oobd/oob/control"
+	"github.com/oobd/oobd/oob/session"
 	"github.com/oobd/oobd/oob/state"
 	"github.com/oobd/oobd/oob/trigger"
 	"github.com/oobd/oobd/tunnel/jumphost"
@@ -131,7 +132,7 @@ notify:
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := agent.New(cfg, agent.WithLink(agent.LoopbackLink{}),
+	a, err := agent.New(cfg, agent.WithLink(session.Loopback{}),
 		agent.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	if err != nil {
 		t.Fatal(err)
@@ -278,7 +279,7 @@ func TestSecondDaemonIsRefused(t *testing.T) {
 	if r := p.ask(t, "up", ""); !r.OK {
 		t.Fatalf("up: %+v", r)
 	}
-	second, err := agent.New(p.cfg, agent.WithLink(agent.LoopbackLink{}),
+	second, err := agent.New(p.cfg, agent.WithLink(session.Loopback{}),
 		agent.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	if err != nil {
 		t.Fatal(err)

@@ -37,7 +37,7 @@ type pppPath struct {
 }
 
 func (p pppPath) Interface() string     { return p.s.Interface }
-func (p pppPath) LocalIP() string       { return p.s.LocalIP.String() }
+func (p pppPath) LocalIP() netip.Addr   { return p.s.LocalIP }
 func (p pppPath) Done() <-chan struct{} { return p.s.Done() }
 func (p pppPath) Err() error            { return p.s.Err() }
 func (p pppPath) Down(ctx context.Context) error {
@@ -57,9 +57,9 @@ func (p pppPath) DialContext(ctx context.Context, network, addr string) (net.Con
 
 // Bytes is what went through the link; after the interface is gone, the
 // last count read.
-func (p pppPath) Bytes() uint64 {
+func (p pppPath) Bytes() (rx, tx uint64) {
 	c, _ := p.s.Bytes()
-	return c.RxBytes + c.TxBytes
+	return c.RxBytes, c.TxBytes
 }
 
 // openTunnel connects to the jump host through dial and binds every

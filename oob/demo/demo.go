@@ -105,7 +105,7 @@ func Run(ctx context.Context, w io.Writer, o Options) error {
 	}
 
 	events := make(chan session.Report, 32)
-	a, err := agent.New(cfg, agent.WithLink(agent.LoopbackLink{}), agent.WithLogger(log),
+	a, err := agent.New(cfg, agent.WithLink(session.Loopback{}), agent.WithLogger(log),
 		agent.WithObserver(func(r session.Report) {
 			select {
 			case events <- r:

@@ -5,8 +5,13 @@
 //
 // The package knows the lifecycle, not the parts: the link, the tunnel, the
 // notices and the modem hand-over are small interfaces declared here and
-// implemented by the agent from the real packages (or by stand-ins in the
-// demo and in fast tests).
+// implemented by the agent from the real packages (or by stand-ins: the
+// demo's Loopback link, and the tests' fakes).
+//
+// A Controller takes the requests; each session it starts is a ladder
+// (ladder.go) run by one goroutine, which owns what is up. Its waits and
+// bounds are on the Controller's clock (WithClock), so the tests hold
+// sessions on a fake clock without sleeping.
 package session
 
 import (
@@ -14,9 +19,11 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 
+	"github.com/oobd/oobd/internal/clock"
 	"github.com/oobd/oobd/tunnel"
 )
 
@@ -26,14 +33,14 @@ type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
 // Path is a raised cellular link whose route to the jump host is proven.
 type Path interface {
 	Interface() string
-	LocalIP() string
+	LocalIP() netip.Addr
 	// DialContext dials through the link only.
 	DialContext(ctx context.Context, network, addr string) (net.Conn, error)
 	// Done is closed when the link drops by itself; Err then says why.
 	Done() <-chan struct{}
 	Err() error
-	// Bytes is what went through the link since it came up, both ways.
-	Bytes() uint64
+	// Bytes is what the link received and sent since it came up.
+	Bytes() (rx, tx uint64)
 	// Down takes the link down: host route, dialer, interface.
 	Down(ctx context.Context) error
 }
@@ -69,9 +76,14 @@ type Report struct {
 	Interface   string
 	LocalIP     string
 	Forwards    []tunnel.BoundForward
-	Bytes       uint64
-	Reconnects  int
-	Redials     int
+	// Bytes is what went through the link over the whole session (the
+	// earlier links of redials included), both ways; BytesRx and BytesTx
+	// are its two directions.
+	Bytes      uint64
+	BytesRx    uint64
+	BytesTx    uint64
+	Reconnects int
+	Redials    int
 	// Step and Reason say where and why a session failed or ended.
 	Step   string
 	Reason string
@@ -155,35 +167,51 @@ func WithRecorder(r Recorder) Option { return func(c *Controller) { c.rec = r } 
 // WithLogger sets the logger.
 func WithLogger(l *slog.Logger) Option { return func(c *Controller) { c.log = l } }
 
-// WithClock replaces time.Now, for tests.
-func WithClock(now func() time.Time) Option { return func(c *Controller) { c.now = now } }
+// WithClock sets the clock the sessions are held on and their steps
+// bounded by (default clock.Real), for tests.
+func WithClock(clk clock.Clock) Option { return func(c *Controller) { c.clock = clk } }
 
-// Controller owns at most one session at a time and takes the requests
-// that start, extend and end it.
-type Controller struct {
+// parts are what every session is made of; New fixes them, and the
+// sessions only read them.
+type parts struct {
 	cfg     Config
 	link    Link
 	open    TunnelOpener
 	notices Notices
-	port    Port
-	rec     Recorder
+	port    Port     // nil on a two-port modem
+	rec     Recorder // nil: nothing is recorded
+	clock   clock.Clock
 	log     *slog.Logger
-	now     func() time.Time
+}
 
-	wg      sync.WaitGroup
-	started chan struct{} // closed once Run has taken its context
+func (p *parts) record(r Report) {
+	if p.rec != nil {
+		p.rec.Session(r)
+	}
+}
+
+// Controller owns at most one session at a time and takes the requests
+// that start, extend and end it.
+type Controller struct {
+	parts
+
+	wg      sync.WaitGroup // the running session's goroutine
+	started chan struct{}  // closed once Run has taken its context
 
 	mu sync.Mutex // guards the fields below
 	// base is the context sessions run under; nil until Run.
 	base context.Context
-	cur  *running
-	last Report // the most recent session, once it ended
+	cur  *running // nil when no session runs
+	last Report   // the most recent session, once it ended
 }
 
 // New makes a Controller. Run must be called before requests are taken.
 func New(cfg Config, link Link, open TunnelOpener, notices Notices, opts ...Option) *Controller {
 	cfg.setDefaults()
-	c := &Controller{cfg: cfg, link: link, open: open, notices: notices, log: slog.Default(), now: time.Now, started: make(chan struct{})}
+	c := &Controller{
+		parts:   parts{cfg: cfg, link: link, open: open, notices: notices, clock: clock.Real{}, log: slog.Default()},
+		started: make(chan struct{}),
+	}
 	for _, o := range opts {
 		o(c)
 	}
@@ -261,9 +289,9 @@ func (c *Controller) start(requester string, local, drill bool, d time.Duration)
 			out <- Outcome{Err: errors.New("a session is running; drill skipped"), Step: "start"}
 			return out
 		}
-		r.extendTo(c.now().Add(d), c.cfg.MaxDuration, c.now)
-		if r.report().State == StateUp {
-			rep := r.report()
+		now := c.clock.Now()
+		r.extendTo(now.Add(d), now, c.cfg.MaxDuration)
+		if rep := r.report(); rep.State == StateUp {
 			out <- Outcome{Already: true, Until: rep.Until, Forwards: rep.Forwards}
 		} else {
 			r.addWaiter(out)
@@ -275,27 +303,30 @@ func (c *Controller) start(requester string, local, drill bool, d time.Duration)
 	r := newRunning(context.WithoutCancel(c.base), Report{RequestedBy: requester, Local: local, Drill: drill, State: StateDialing}, d)
 	r.addWaiter(out)
 	c.cur = r
+	l := newLadder(&c.parts, r)
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
-		c.lifecycle(r)
+		l.run()
 		c.mu.Lock()
 		c.last = r.report()
 		c.cur = nil
 		c.mu.Unlock()
+		close(r.done)
 	}()
 	return out
 }
 
 // Extend adds d to the running session's end, capped at MaxDuration after
-// its start, and returns the new end.
+// its start, and returns the new end (zero while the session is still
+// being set up: its duration then grows, counted from the self-check).
 func (c *Controller) Extend(d time.Duration) (time.Time, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.cur == nil {
 		return time.Time{}, ErrNoSession
 	}
-	return c.cur.extendBy(d, c.cfg.MaxDuration, c.now), nil
+	return c.cur.extendBy(d, c.cfg.MaxDuration), nil
 }
 
 // Down ends the running session with reason (e.g. "down by +4670…").

@@ -4,412 +4,752 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/oobd/oobd/tunnel"
 )
 
-// The lifecycle is tested here with stand-ins for its parts; the real
-// parts are tested together in the agent's end-to-end tests.
-
-// events is an ordered log of what the parts were asked to do.
-type events struct {
-	mu  sync.Mutex
-	log []string
-	ch  chan string
-}
-
-func newEvents() *events { return &events{ch: make(chan string, 100)} }
-
-func (e *events) add(format string, args ...any) {
-	s := fmt.Sprintf(format, args...)
-	e.mu.Lock()
-	e.log = append(e.log, s)
-	e.mu.Unlock()
-	e.ch <- s
-}
-
-func (e *events) all() []string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return slices.Clone(e.log)
-}
-
-// waitFor waits until an event with the prefix is logged.
-func (e *events) waitFor(t *testing.T, prefix string) string {
-	t.Helper()
-	timeout := time.After(10 * time.Second)
-	for {
-		select {
-		case s := <-e.ch:
-			if strings.HasPrefix(s, prefix) {
-				return s
-			}
-		case <-timeout:
-			t.Fatalf("no %q event; have %q", prefix, e.all())
-		}
-	}
-}
-
-type fakePath struct {
-	ev    *events
-	n     int
-	done  chan struct{}
-	err   error
-	bytes atomic.Uint64
-}
-
-func (p *fakePath) Interface() string { return "ppp0" }
-func (p *fakePath) LocalIP() string   { return "10.64.0.2" }
-func (p *fakePath) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
-	return nil, errors.New("fake path does not dial")
-}
-func (p *fakePath) Done() <-chan struct{} { return p.done }
-func (p *fakePath) Err() error            { return p.err }
-func (p *fakePath) Bytes() uint64         { return p.bytes.Load() }
-func (p *fakePath) Down(ctx context.Context) error {
-	p.ev.add("link down %d", p.n)
-	return nil
-}
-
-type fakeLink struct {
-	ev *events
-	// fail makes the next ups fail; block makes them wait for ctx.
-	mu    sync.Mutex
-	fail  int
-	block bool
-	ups   int
-	paths []*fakePath
-}
-
-func (l *fakeLink) Up(ctx context.Context) (Path, error) {
-	l.mu.Lock()
-	l.ups++
-	n := l.ups
-	fail, block := l.fail > 0, l.block
-	if fail {
-		l.fail--
-	}
-	l.mu.Unlock()
-	if block {
-		l.ev.add("link dialing %d", n)
-		<-ctx.Done()
-		return nil, ctx.Err()
-	}
-	if fail {
-		l.ev.add("link failed %d", n)
-		return nil, errors.New("PPP x3: no IP")
-	}
-	p := &fakePath{ev: l.ev, n: n, done: make(chan struct{})}
-	l.mu.Lock()
-	l.paths = append(l.paths, p)
-	l.mu.Unlock()
-	l.ev.add("link up %d", n)
-	return p, nil
-}
-
-func (l *fakeLink) path(i int) *fakePath {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.paths[i]
-}
-
-type fakeTunnel struct {
-	ev        *events
-	checkFail bool
-}
-
-func (t *fakeTunnel) Forwards() []tunnel.BoundForward {
-	return []tunnel.BoundForward{{Forward: tunnel.Forward{Remote: "localhost:0", Local: "localhost:22"}, BoundPort: 40022}}
-}
-func (t *fakeTunnel) SelfCheck(ctx context.Context) error {
-	if t.checkFail {
-		t.ev.add("self-check failed")
-		return errors.New("no SSH banner through the forward")
-	}
-	t.ev.add("self-check passed")
-	return nil
-}
-func (t *fakeTunnel) Reconnects() int { return 0 }
-func (t *fakeTunnel) Close() error {
-	t.ev.add("tunnel closed")
-	return nil
-}
-
-type fakeNotices struct {
-	ev    *events
-	mu    sync.Mutex
-	downs []Report
-	fails []Report
-}
-
-func (n *fakeNotices) Up(ctx context.Context, r Report, via DialFunc) {
-	n.ev.add("notice up until=%v", !r.Until.IsZero())
-}
-func (n *fakeNotices) Failed(ctx context.Context, r Report) {
-	n.mu.Lock()
-	n.fails = append(n.fails, r)
-	n.mu.Unlock()
-	n.ev.add("notice failed: %s", r.Reason)
-}
-func (n *fakeNotices) Down(ctx context.Context, r Report) {
-	n.mu.Lock()
-	n.downs = append(n.downs, r)
-	n.mu.Unlock()
-	n.ev.add("notice down: %s", r.Reason)
-}
-
-type fakePort struct{ ev *events }
-
-func (p *fakePort) Release(ctx context.Context) error   { p.ev.add("modem released"); return nil }
-func (p *fakePort) Reacquire(ctx context.Context) error { p.ev.add("modem reacquired"); return nil }
-
-// keyChanged is an error that says itself in a few words, as the
-// tunnel's do: the notice must carry the few words.
-type keyChanged struct{}
-
-func (keyChanged) Error() string {
-	return "tunnel: host key: REMOTE HOST IDENTIFICATION HAS CHANGED for jump: long story"
-}
-func (keyChanged) Summary() string { return "HOST KEY CHANGED" }
-
-type rig struct {
-	openErr error
-	t       *testing.T
-	ev      *events
-	link    *fakeLink
-	tun     *fakeTunnel
-	notices *fakeNotices
-	c       *Controller
-	cancel  context.CancelFunc
-	runDone chan struct{}
-}
-
-func newRig(t *testing.T, cfg Config, opts ...Option) *rig {
-	t.Helper()
-	ev := newEvents()
-	r := &rig{t: t, ev: ev, link: &fakeLink{ev: ev}, tun: &fakeTunnel{ev: ev}, notices: &fakeNotices{ev: ev}, runDone: make(chan struct{})}
-	open := func(ctx context.Context, dial DialFunc) (Tunnel, error) {
-		if r.openErr != nil {
-			return nil, r.openErr
-		}
-		ev.add("tunnel open")
-		return r.tun, nil
-	}
-	r.c = New(cfg, r.link, open, r.notices, opts...)
-	ctx, cancel := context.WithCancel(context.Background())
-	r.cancel = cancel
-	go func() { r.c.Run(ctx); close(r.runDone) }()
-	<-r.c.started // Run must have taken the context before requests come
-	t.Cleanup(func() { cancel(); <-r.runDone })
-	return r
-}
-
-func outcome(t *testing.T, ch <-chan Outcome) Outcome {
-	t.Helper()
-	select {
-	case o := <-ch:
-		return o
-	case <-time.After(10 * time.Second):
-		t.Fatal("no outcome")
-		return Outcome{}
-	}
-}
-
-// wait waits until no session is running.
-func (r *rig) wait() {
-	r.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := r.c.Wait(ctx); err != nil {
-		r.t.Fatalf("session did not end: %v (events %q)", err, r.ev.all())
-	}
-}
-
-func TestSessionExpiresAndTearsDownInReverse(t *testing.T) {
-	r := newRig(t, Config{Duration: 200 * time.Millisecond})
-	r.c.port = &fakePort{ev: r.ev}
-	o := outcome(t, r.c.Up("+46701234567", false, 0))
-	if o.Err != nil || o.Until.IsZero() || len(o.Forwards) != 1 || o.Forwards[0].BoundPort != 40022 {
-		t.Fatalf("outcome = %+v", o)
-	}
-	r.wait()
-	want := []string{
-		"modem released", "link up 1", "tunnel open", "self-check passed", "notice up until=true",
-		"tunnel closed", "link down 1", "modem reacquired", "notice down: time is up",
-	}
-	if got := r.ev.all(); !slices.Equal(got, want) {
-		t.Fatalf("events:\n got %q\nwant %q", got, want)
-	}
-	rep, active := r.c.Status()
-	if active || rep.State != StateIdle || rep.RequestedBy != "+46701234567" || rep.Ended.Before(rep.Started) {
-		t.Fatalf("status after = %+v active=%v", rep, active)
-	}
-}
-
-func TestFailureAtEachStepTearsDownWhatWasUp(t *testing.T) {
+func TestSessionIsHeldUntilItsEnd(t *testing.T) {
 	tests := []struct {
-		name      string
-		setup     func(*rig)
-		wantStep  string
-		wantEvent []string
+		name  string
+		asked time.Duration // by the up; 0: the configured default
+		// during runs while the session is held, at the time it says,
+		// and returns the end it was told (zero: none).
+		during func(r *rig) time.Time
+		want   time.Duration // from the start to the end
 	}{
-		{"dial", func(r *rig) { r.link.fail = 1 }, "link",
-			[]string{"modem released", "link failed 1", "modem reacquired", "notice failed: PPP x3: no IP"}},
-		{"tunnel", func(r *rig) { r.openErr = fmt.Errorf("tunnel: ssh to jump: %w", keyChanged{}) }, "tunnel",
-			[]string{"modem released", "link up 1", "link down 1", "modem reacquired", "notice failed: HOST KEY CHANGED"}},
-		{"self-check", func(r *rig) { r.tun.checkFail = true }, "self-check",
-			[]string{"modem released", "link up 1", "tunnel open", "self-check failed", "tunnel closed", "link down 1", "modem reacquired", "notice failed: no SSH banner through the forward"}},
+		{name: "the configured duration", want: 30 * time.Minute},
+		{name: "the duration asked", asked: 10 * time.Minute, want: 10 * time.Minute},
+		{name: "asked beyond the cap", asked: 2 * time.Hour, want: 45 * time.Minute},
+		{
+			name: "extended",
+			during: func(r *rig) time.Time {
+				r.clk.Advance(5 * time.Minute)
+				until, err := r.c.Extend(10 * time.Minute)
+				if err != nil {
+					r.t.Fatal(err)
+				}
+				return until
+			},
+			want: 40 * time.Minute,
+		},
+		{
+			name: "extended beyond the cap",
+			during: func(r *rig) time.Time {
+				until, err := r.c.Extend(time.Hour)
+				if err != nil {
+					r.t.Fatal(err)
+				}
+				return until
+			},
+			want: 45 * time.Minute,
+		},
+		{
+			name: "another up asking for more",
+			during: func(r *rig) time.Time {
+				r.clk.Advance(5 * time.Minute)
+				o := r.outcome(r.c.Up("+46701234567", false, 35*time.Minute))
+				if !o.Already || o.Err != nil || len(o.Forwards) != 1 {
+					r.t.Fatalf("second up = %+v, want Already", o)
+				}
+				return o.Until
+			},
+			want: 40 * time.Minute,
+		},
+		{
+			name: "another up asking for less never shortens it",
+			during: func(r *rig) time.Time {
+				r.clk.Advance(5 * time.Minute)
+				return r.outcome(r.c.Up("", true, time.Minute)).Until
+			},
+			want: 30 * time.Minute,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := newRig(t, Config{})
-			r.c.port = &fakePort{ev: r.ev}
-			tt.setup(r)
-			o := outcome(t, r.c.Up("+46701234567", false, 0))
-			if o.Err == nil || o.Step != tt.wantStep {
-				t.Fatalf("outcome = %+v, want failure at %s", o, tt.wantStep)
+			r := newRig(t, baseConfig)
+			o := r.up(tt.asked)
+			if len(o.Forwards) != 1 || o.Forwards[0].BoundPort != 40022 {
+				t.Fatalf("outcome = %+v", o)
 			}
-			r.wait()
-			if got := r.ev.all(); !slices.Equal(got, tt.wantEvent) {
-				t.Fatalf("events:\n got %q\nwant %q", got, tt.wantEvent)
+			rep, active := r.c.Status()
+			if !active || rep.State != StateUp || !rep.Started.Equal(epoch) || !rep.Until.Equal(o.Until) ||
+				rep.Interface != "ppp0" || rep.LocalIP != "10.64.0.2" || rep.RequestedBy != "+46701234567" {
+				t.Fatalf("status while up = %+v active=%v", rep, active)
+			}
+			want := rep.Started.Add(tt.want)
+			if tt.during != nil {
+				if told := tt.during(r); !told.Equal(want) {
+					t.Fatalf("told the end is %v, want %v", told, want)
+				}
+			}
+			r.endsAt(want)
+			if got := r.notices.last(t); got.Reason != "time is up" || !got.Ended.Equal(want) || got.Reconnects != 2 {
+				t.Fatalf("down notice = %+v", got)
+			}
+			if _, err := r.c.Extend(time.Minute); !errors.Is(err, ErrNoSession) {
+				t.Fatalf("extend after the end: %v", err)
 			}
 		})
 	}
 }
 
-func TestDownDuringDialEndsTheTry(t *testing.T) {
-	r := newRig(t, Config{})
-	r.link.block = true
-	ch := r.c.Up("+46701234567", false, 0)
-	r.ev.waitFor(t, "link dialing")
-	if err := r.c.Down("kill by +46701234567"); err != nil {
-		t.Fatal(err)
+// The session's time runs from the self-check: what is asked while it
+// is being set up moves the end it will get.
+func TestRequestsWhileDialing(t *testing.T) {
+	tests := []struct {
+		name string
+		// while runs while the first up dials; it may return a second
+		// up's outcome channel.
+		while func(r *rig) <-chan Outcome
+		want  time.Duration
+	}{
+		{name: "nothing", while: func(*rig) <-chan Outcome { return nil }, want: 30 * time.Minute},
+		{
+			name: "extend",
+			while: func(r *rig) <-chan Outcome {
+				if until, err := r.c.Extend(10 * time.Minute); err != nil || !until.IsZero() {
+					r.t.Fatalf("extend while dialing = %v, %v; want no end yet", until, err)
+				}
+				return nil
+			},
+			want: 40 * time.Minute,
+		},
+		{
+			name: "extend beyond the cap",
+			while: func(r *rig) <-chan Outcome {
+				r.c.Extend(time.Hour)
+				return nil
+			},
+			want: 45 * time.Minute,
+		},
+		{
+			name:  "another up asking for more",
+			while: func(r *rig) <-chan Outcome { return r.c.Up("", true, 40*time.Minute) },
+			want:  40 * time.Minute,
+		},
+		{
+			name:  "another up asking for less",
+			while: func(r *rig) <-chan Outcome { return r.c.Up("", true, 10*time.Minute) },
+			want:  30 * time.Minute,
+		},
 	}
-	o := outcome(t, ch)
-	if o.Err == nil || !strings.Contains(o.Err.Error(), "kill by") {
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, baseConfig)
+			gate := make(chan struct{})
+			r.link.set(func(l *fakeLink) { l.gate = gate })
+			first := r.c.Up("+46701234567", false, 0)
+			r.waitEvent("link dialing 1")
+			second := tt.while(r)
+			// The dial takes five minutes; they do not count.
+			r.clk.Advance(5 * time.Minute)
+			close(gate)
+			o := r.outcome(first)
+			start := epoch.Add(5 * time.Minute)
+			if o.Err != nil || !o.Until.Equal(start.Add(tt.want)) {
+				t.Fatalf("outcome = %+v, want until %v", o, start.Add(tt.want))
+			}
+			if second != nil {
+				if o2 := r.outcome(second); o2.Err != nil || o2.Already || !o2.Until.Equal(o.Until) {
+					t.Fatalf("second up's outcome = %+v, want the first's %+v", o2, o)
+				}
+			}
+			r.holding()
+			r.endsAt(o.Until)
+		})
+	}
+}
+
+// Every way a session ends takes down what was up in reverse, gives the
+// modem back to the inbox after the link is down and before the notice,
+// and says why and at which step.
+func TestEveryExitTearsDownInReverse(t *testing.T) {
+	const who = "+46701234567"
+	tests := []struct {
+		name string
+		// run starts the session, ends it, and returns the up's outcome.
+		run         func(r *rig) Outcome
+		wantOutcome string // the outcome's error; "" for none
+		wantStep    string
+		wantReason  string
+		wantDrill   bool
+		wantEvents  []string
+	}{
+		{
+			name: "time is up",
+			run: func(r *rig) Outcome {
+				o := r.up(0)
+				r.clk.Advance(30 * time.Minute)
+				return o
+			},
+			wantReason: "time is up",
+			wantEvents: []string{"modem released", "link up 1", "tunnel open", "self-check passed", "notice up until=true via=true",
+				"tunnel closed", "link down 1", "modem reacquired", "notice down: time is up"},
+		},
+		{
+			name: "down while up",
+			run: func(r *rig) Outcome {
+				o := r.up(0)
+				if err := r.c.Down("down by " + who); err != nil {
+					r.t.Fatal(err)
+				}
+				return o
+			},
+			wantReason: "down by " + who,
+			wantEvents: []string{"modem released", "link up 1", "tunnel open", "self-check passed", "notice up until=true via=true",
+				"tunnel closed", "link down 1", "modem reacquired", "notice down: down by " + who},
+		},
+		{
+			name: "kill while dialing",
+			run: func(r *rig) Outcome {
+				r.link.set(func(l *fakeLink) { l.gate = make(chan struct{}) })
+				ch := r.c.Up(who, false, 0)
+				r.waitEvent("link dialing 1")
+				if err := r.c.Down("kill by " + who); err != nil {
+					r.t.Fatal(err)
+				}
+				return r.outcome(ch)
+			},
+			wantOutcome: "kill by " + who, wantStep: "cancelled", wantReason: "kill by " + who,
+			wantEvents: []string{"modem released", "link dialing 1", "link dial ended 1: kill by " + who,
+				"modem reacquired", "notice failed: kill by " + who},
+		},
+		{
+			name: "dial fails",
+			run: func(r *rig) Outcome {
+				r.link.set(func(l *fakeLink) { l.fail = 1 })
+				return r.outcome(r.c.Up(who, false, 0))
+			},
+			wantOutcome: "link: PPP x3: no IP", wantStep: "link", wantReason: "PPP x3: no IP",
+			wantEvents: []string{"modem released", "link failed 1", "modem reacquired", "notice failed: PPP x3: no IP"},
+		},
+		{
+			name: "tunnel refused",
+			run: func(r *rig) Outcome {
+				r.openErr = fmt.Errorf("tunnel: ssh to jump: %w", keyChanged{})
+				return r.outcome(r.c.Up(who, false, 0))
+			},
+			wantOutcome: "tunnel: tunnel: ssh to jump: " + keyChanged{}.Error(), wantStep: "tunnel", wantReason: "HOST KEY CHANGED",
+			wantEvents: []string{"modem released", "link up 1", "link down 1", "modem reacquired", "notice failed: HOST KEY CHANGED"},
+		},
+		{
+			name: "self-check fails",
+			run: func(r *rig) Outcome {
+				r.tun.checkFail = true
+				return r.outcome(r.c.Up(who, false, 0))
+			},
+			wantOutcome: "self-check: no SSH banner through the forward", wantStep: "self-check",
+			wantReason: "no SSH banner through the forward",
+			wantEvents: []string{"modem released", "link up 1", "tunnel open", "self-check failed",
+				"tunnel closed", "link down 1", "modem reacquired", "notice failed: no SSH banner through the forward"},
+		},
+		{
+			name: "data budget",
+			run: func(r *rig) Outcome {
+				o := r.up(0)
+				r.link.path(0).rx.Store(1 << 20)
+				r.clk.Advance(time.Minute)
+				return o
+			},
+			wantStep: "budget", wantReason: "data budget reached (1048576 bytes)",
+			wantEvents: []string{"modem released", "link up 1", "tunnel open", "self-check passed", "notice up until=true via=true",
+				"tunnel closed", "link down 1", "modem reacquired", "notice down: data budget reached (1048576 bytes)"},
+		},
+		{
+			name: "link drops and the redial fails",
+			run: func(r *rig) Outcome {
+				o := r.up(0)
+				r.link.set(func(l *fakeLink) { l.fail = 1 })
+				r.link.path(0).drop(errors.New("interface ppp0 gone"))
+				return o
+			},
+			wantStep: "redial", wantReason: "interface ppp0 gone; redial failed: PPP x3: no IP",
+			wantEvents: []string{"modem released", "link up 1", "tunnel open", "self-check passed", "notice up until=true via=true",
+				"tunnel closed", "link down 1", "link failed 2",
+				"modem reacquired", "notice down: interface ppp0 gone; redial failed: PPP x3: no IP"},
+		},
+		{
+			name: "agent stopping",
+			run: func(r *rig) Outcome {
+				o := r.up(0)
+				r.stop()
+				select {
+				case <-r.runDone:
+				case <-r.ctx.Done():
+					r.t.Fatal("Run did not return")
+				}
+				if o := r.outcome(r.c.Up("", true, 0)); o.Err == nil || o.Step != "start" {
+					r.t.Fatalf("up after the agent stopped = %+v", o)
+				}
+				return o
+			},
+			wantReason: "agent stopping",
+			wantEvents: []string{"modem released", "link up 1", "tunnel open", "self-check passed", "notice up until=true via=true",
+				"tunnel closed", "link down 1", "modem reacquired", "notice down: agent stopping"},
+		},
+		{
+			name:       "drill passes",
+			run:        func(r *rig) Outcome { return r.outcome(r.c.Drill()) },
+			wantReason: "drill passed", wantDrill: true,
+			// A drill ends at its self-check, with no notice.
+			wantEvents: []string{"modem released", "link up 1", "tunnel open", "self-check passed",
+				"tunnel closed", "link down 1", "modem reacquired"},
+		},
+		{
+			name: "drill fails",
+			run: func(r *rig) Outcome {
+				r.tun.checkFail = true
+				return r.outcome(r.c.Drill())
+			},
+			wantOutcome: "self-check: no SSH banner through the forward", wantStep: "self-check",
+			wantReason: "no SSH banner through the forward", wantDrill: true,
+			wantEvents: []string{"modem released", "link up 1", "tunnel open", "self-check failed",
+				"tunnel closed", "link down 1", "modem reacquired", "notice failed: no SSH banner through the forward"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := baseConfig
+			cfg.DataBudget = 1000
+			r := newRig(t, cfg, singlePort)
+			o := tt.run(r)
+			if tt.wantOutcome == "" && o.Err != nil || tt.wantOutcome != "" && (o.Err == nil || o.Err.Error() != tt.wantOutcome) {
+				t.Fatalf("outcome error = %v, want %q", o.Err, tt.wantOutcome)
+			}
+			if tt.wantOutcome != "" && o.Step != tt.wantStep {
+				t.Fatalf("outcome step = %q, want %q", o.Step, tt.wantStep)
+			}
+			rep := r.wait()
+			if got := r.ev.all(); !slices.Equal(got, tt.wantEvents) {
+				t.Fatalf("events:\n got %q\nwant %q", got, tt.wantEvents)
+			}
+			if rep.Step != tt.wantStep || rep.Reason != tt.wantReason || rep.Drill != tt.wantDrill ||
+				rep.Ended.IsZero() || rep.Ended.Before(rep.Started) {
+				t.Fatalf("last session = %+v; want step %q reason %q", rep, tt.wantStep, tt.wantReason)
+			}
+			// The record shows each state the session passed, ending idle.
+			states := r.rec.states()
+			if states[0] != StateDialing || !slices.Equal(states[len(states)-2:], []State{StateTearDown, StateIdle}) {
+				t.Fatalf("recorded states %v", states)
+			}
+			if up := slices.Contains(states, StateUp); up != (tt.wantOutcome == "") {
+				t.Fatalf("recorded states %v; up recorded %v, want %v", states, up, tt.wantOutcome == "")
+			}
+		})
+	}
+}
+
+func TestModemHandOverFailureDialsNothing(t *testing.T) {
+	r := newRig(t, baseConfig, singlePort)
+	r.port.releaseErr = errors.New("inbox busy")
+	o := r.outcome(r.c.Up("+46701234567", false, 0))
+	if o.Err == nil || o.Err.Error() != "inbox busy" || o.Step != "modem" {
 		t.Fatalf("outcome = %+v", o)
 	}
 	r.wait()
-	if got := r.ev.all(); slices.Contains(got, "tunnel open") {
-		t.Fatalf("tunnel opened after a kill: %q", got)
-	}
-}
-
-func TestDownAndExtendDuringHold(t *testing.T) {
-	r := newRig(t, Config{Duration: time.Hour, MaxDuration: 90 * time.Minute})
-	o := outcome(t, r.c.Up("+46701234567", false, 0))
-	if o.Err != nil {
-		t.Fatal(o.Err)
-	}
-	until, err := r.c.Extend(time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep, _ := r.c.Status()
-	if got := until.Sub(rep.Started); got != 90*time.Minute {
-		t.Fatalf("extend past the cap: end is %v after start, want 90m", got)
-	}
-	// An up during the session answers at once and never shortens it.
-	o2 := outcome(t, r.c.Up("+46701234567", false, time.Minute))
-	if !o2.Already || !o2.Until.Equal(until) {
-		t.Fatalf("second up = %+v, want Already with until %v", o2, until)
-	}
-	if err := r.c.Down("down by +46701234567"); err != nil {
-		t.Fatal(err)
-	}
-	r.wait()
-	if got := r.ev.waitFor(t, "notice down"); got != "notice down: down by +46701234567" {
-		t.Fatalf("down notice = %q", got)
-	}
-	if _, err := r.c.Extend(time.Minute); !errors.Is(err, ErrNoSession) {
-		t.Fatalf("extend with no session: %v", err)
-	}
-}
-
-func TestDataBudgetEndsSession(t *testing.T) {
-	r := newRig(t, Config{Duration: time.Hour, DataBudget: 1000, BudgetCheck: 10 * time.Millisecond})
-	if o := outcome(t, r.c.Up("+46701234567", false, 0)); o.Err != nil {
-		t.Fatal(o.Err)
-	}
-	r.link.path(0).bytes.Store(1500)
-	r.wait()
-	r.notices.mu.Lock()
-	defer r.notices.mu.Unlock()
-	if len(r.notices.downs) != 1 || r.notices.downs[0].Step != "budget" || r.notices.downs[0].Bytes != 1500 {
-		t.Fatalf("downs = %+v", r.notices.downs)
-	}
-}
-
-func TestLinkDropIsRedialed(t *testing.T) {
-	r := newRig(t, Config{Duration: time.Hour})
-	if o := outcome(t, r.c.Up("+46701234567", false, 0)); o.Err != nil {
-		t.Fatal(o.Err)
-	}
-	p := r.link.path(0)
-	p.bytes.Store(100)
-	p.err = errors.New("pppd exited with status 16")
-	close(p.done)
-	r.ev.waitFor(t, "link up 2")
-	r.ev.waitFor(t, "self-check passed")
-	// The second link drops too and the redial fails: the session ends.
-	r.link.mu.Lock()
-	r.link.fail = 1
-	r.link.mu.Unlock()
-	p2 := r.link.path(1)
-	p2.bytes.Store(50)
-	p2.err = errors.New("interface ppp0 gone")
-	close(p2.done)
-	r.wait()
-	r.notices.mu.Lock()
-	defer r.notices.mu.Unlock()
-	d := r.notices.downs
-	if len(d) != 1 || d[0].Step != "redial" || d[0].Redials != 2 || d[0].Bytes != 150 ||
-		!strings.Contains(d[0].Reason, "interface ppp0 gone") {
-		t.Fatalf("downs = %+v", d)
-	}
-}
-
-func TestStopTearsDownBeforeRunReturns(t *testing.T) {
-	r := newRig(t, Config{Duration: time.Hour})
-	if o := outcome(t, r.c.Up("", true, 0)); o.Err != nil {
-		t.Fatal(o.Err)
-	}
-	r.cancel()
-	select {
-	case <-r.runDone:
-	case <-time.After(10 * time.Second):
-		t.Fatal("Run did not return")
-	}
-	got := r.ev.all()
-	if !slices.Contains(got, "link down 1") || got[len(got)-1] != "notice down: agent stopping" {
-		t.Fatalf("events after stop: %q", got)
-	}
-	if o := outcome(t, r.c.Up("", true, 0)); o.Err == nil {
-		t.Fatal("up accepted after the agent stopped")
-	}
-}
-
-func TestDrillEndsAfterSelfCheckWithoutDownNotice(t *testing.T) {
-	r := newRig(t, Config{Duration: time.Hour})
-	o := outcome(t, r.c.Drill())
-	if o.Err != nil {
-		t.Fatal(o.Err)
-	}
-	r.wait()
-	got := r.ev.all()
-	want := []string{"link up 1", "tunnel open", "self-check passed", "tunnel closed", "link down 1"}
-	if !slices.Equal(got, want) {
+	if got, want := r.ev.all(), []string{"modem not released", "notice failed: modem hand-over: inbox busy"}; !slices.Equal(got, want) {
 		t.Fatalf("events:\n got %q\nwant %q", got, want)
 	}
-	rep, _ := r.c.Status()
-	if !rep.Drill || rep.Reason != "drill passed" {
-		t.Fatalf("last = %+v", rep)
+	if f := r.notices.last(t); f.Step != "modem" {
+		t.Fatalf("failed notice = %+v", f)
+	}
+}
+
+func TestDataBudget(t *testing.T) {
+	tests := []struct {
+		name    string
+		budget  uint64
+		rx, tx  uint64 // through the link after the first minute
+		wantEnd bool
+	}{
+		{"under the budget", 1000, 300, 200, false},
+		{"at the budget", 1000, 900, 100, true},
+		{"over the budget", 1000, 900, 600, true},
+		{"no budget", 0, 1 << 40, 1 << 40, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := baseConfig
+			cfg.DataBudget = tt.budget
+			r := newRig(t, cfg)
+			r.up(0)
+			p := r.link.path(0)
+			p.rx.Store(tt.rx)
+			p.tx.Store(tt.tx)
+			r.rec.skip()
+			r.clk.Advance(time.Minute)
+			// Each reading is recorded, by direction.
+			rep := r.waitRecord(func(rep Report) bool { return rep.State == StateUp && rep.Bytes > 0 })
+			if rep.Bytes != tt.rx+tt.tx || rep.BytesRx != tt.rx || rep.BytesTx != tt.tx || rep.Reconnects != 2 {
+				t.Fatalf("recorded reading = %+v", rep)
+			}
+			if !tt.wantEnd {
+				r.endsAt(epoch.Add(30 * time.Minute))
+				return
+			}
+			rep = r.wait()
+			if rep.Step != "budget" || rep.Reason != fmt.Sprintf("data budget reached (%d bytes)", tt.rx+tt.tx) ||
+				!rep.Ended.Equal(epoch.Add(time.Minute)) {
+				t.Fatalf("last session = %+v", rep)
+			}
+			if d := r.notices.last(t); d.Bytes != tt.rx+tt.tx || d.BytesRx != tt.rx || d.BytesTx != tt.tx {
+				t.Fatalf("down notice bytes = %d (%d rx, %d tx)", d.Bytes, d.BytesRx, d.BytesTx)
+			}
+		})
+	}
+}
+
+// A link that drops by itself is dialed again while the session has
+// time, as often as it drops; the session keeps its end, and counts the
+// bytes of every link.
+func TestLinkDropIsRedialed(t *testing.T) {
+	r := newRig(t, baseConfig)
+	o := r.up(0)
+	// Each link carries some bytes, then drops (the last lasts).
+	carried := [][2]uint64{{70, 30}, {40, 10}, {5, 1}}
+	for i, b := range carried {
+		p := r.link.path(i)
+		p.rx.Store(b[0])
+		p.tx.Store(b[1])
+		if i == len(carried)-1 {
+			break
+		}
+		r.clk.Advance(10 * time.Minute)
+		p.drop(errors.New("pppd exited with status 16"))
+		r.waitEvent(fmt.Sprintf("link up %d", i+2))
+		rep := r.waitRecord(func(rep Report) bool { return rep.State == StateUp && rep.Redials == i+1 })
+		if rep.Interface != "ppp0" || !rep.Until.Equal(o.Until) {
+			t.Fatalf("after redial %d: %+v", i+1, rep)
+		}
+	}
+	end := r.endsAt(o.Until)
+	if end.Bytes != 156 || end.BytesRx != 115 || end.BytesTx != 41 || end.Redials != 2 {
+		t.Fatalf("last session = %+v", end)
+	}
+	want := []string{
+		"link up 1", "tunnel open", "self-check passed", "notice up until=true via=true",
+		"tunnel closed", "link down 1", "link up 2", "tunnel open", "self-check passed",
+		"tunnel closed", "link down 2", "link up 3", "tunnel open", "self-check passed",
+		"tunnel closed", "link down 3", "notice down: time is up",
+	}
+	if got := r.ev.all(); !slices.Equal(got, want) {
+		t.Fatalf("events:\n got %q\nwant %q", got, want)
+	}
+	wantStates := []State{
+		StateDialing, StateTunnel, StateUp,
+		StateDialing, StateTunnel, StateUp,
+		StateDialing, StateTunnel, StateUp,
+		StateTearDown, StateIdle,
+	}
+	if got := r.rec.states(); !slices.Equal(got, wantStates) {
+		t.Fatalf("recorded states %v, want %v", got, wantStates)
+	}
+}
+
+// linkDropped is a link's drop error, which says itself in a few words.
+type linkDropped struct{}
+
+func (linkDropped) Error() string   { return "link: ppp0: pppd exited with status 16: modem hung up" }
+func (linkDropped) Summary() string { return "pppd exited" }
+
+func TestRedialFailures(t *testing.T) {
+	tests := []struct {
+		name string
+		// hold makes the redial's dial wait (for then); else it fails.
+		hold       bool
+		then       func(r *rig)
+		wantReason string
+		wantEnded  time.Duration // after the start
+	}{
+		{
+			name:       "the link does not come up",
+			wantReason: "pppd exited; redial failed: PPP x3: no IP",
+			wantEnded:  10 * time.Minute,
+		},
+		{
+			name: "the session's time runs out",
+			hold: true,
+			then: func(r *rig) {
+				// The dial may take only the time the session has left.
+				dial := r.link.dialCtx(2)
+				r.clk.Advance(20*time.Minute - 1)
+				if dial.Err() != nil {
+					r.t.Fatalf("redial cut short before the session's end: %v", context.Cause(dial))
+				}
+				r.clk.Advance(1)
+				if dial.Err() == nil {
+					r.t.Fatal("redial not ended at the session's end")
+				}
+				if got := r.waitEvent("link dial ended 2"); got != "link dial ended 2: context deadline exceeded" {
+					r.t.Fatalf("redial ended with %q", got)
+				}
+			},
+			wantReason: "pppd exited; time ran out while redialing",
+			wantEnded:  30 * time.Minute,
+		},
+		{
+			name: "a down during the redial",
+			hold: true,
+			then: func(r *rig) {
+				r.c.Down("down by +46701234567")
+				if got := r.waitEvent("link dial ended 2"); got != "link dial ended 2: down by +46701234567" {
+					r.t.Fatalf("redial ended with %q", got)
+				}
+			},
+			wantReason: "pppd exited; redial failed: down by +46701234567",
+			wantEnded:  10 * time.Minute,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, baseConfig)
+			r.up(0)
+			r.link.path(0).rx.Store(100)
+			r.clk.Advance(10 * time.Minute)
+			r.link.set(func(l *fakeLink) {
+				if tt.hold {
+					l.gate = make(chan struct{})
+				} else {
+					l.fail = 1
+				}
+			})
+			r.link.path(0).drop(linkDropped{})
+			if tt.hold {
+				r.waitEvent("link dialing 2")
+				tt.then(r)
+			}
+			rep := r.wait()
+			if rep.Step != "redial" || rep.Reason != tt.wantReason || rep.Redials != 1 || rep.Bytes != 100 ||
+				!rep.Ended.Equal(epoch.Add(tt.wantEnded)) {
+				t.Fatalf("last session = %+v\nwant reason %q, ended at +%v", rep, tt.wantReason, tt.wantEnded)
+			}
+			if d := r.notices.last(t); d.Reason != tt.wantReason || d.Started.IsZero() {
+				t.Fatalf("down notice = %+v", d)
+			}
+		})
+	}
+}
+
+func TestDrillIsSkippedWhileASessionRuns(t *testing.T) {
+	r := newRig(t, baseConfig)
+	o := r.up(0)
+	d := r.outcome(r.c.Drill())
+	if d.Err == nil || d.Step != "start" || !strings.Contains(d.Err.Error(), "drill skipped") {
+		t.Fatalf("drill during a session = %+v", d)
+	}
+	if rep, active := r.c.Status(); !active || rep.Drill || !rep.Until.Equal(o.Until) {
+		t.Fatalf("the session after the drill: %+v active=%v", rep, active)
+	}
+	r.endsAt(o.Until)
+}
+
+// A notice bounded by nothing would hold the lifecycle for as long as the
+// network it tries is dead: each is given TeardownTimeout on the clock.
+func TestNoticesNeverBlock(t *testing.T) {
+	const timeout = 30 * time.Second
+	tests := []struct {
+		kind string
+		// run starts a session whose notice of kind will block, and
+		// returns once it has.
+		run func(r *rig)
+		// after runs once the notice gave up.
+		after func(r *rig)
+	}{
+		{
+			kind: "up",
+			run: func(r *rig) {
+				r.outcome(r.c.Up("+46701234567", false, 0))
+				r.waitEvent("notice up")
+			},
+			after: func(r *rig) {
+				// The session is held, and keeps its end.
+				r.holding()
+				r.endsAt(epoch.Add(30 * time.Minute))
+			},
+		},
+		{
+			kind: "failed",
+			run: func(r *rig) {
+				r.link.set(func(l *fakeLink) { l.fail = 1 })
+				r.outcome(r.c.Up("+46701234567", false, 0))
+				r.waitEvent("notice failed")
+			},
+			after: func(r *rig) { r.wait() },
+		},
+		{
+			kind: "down",
+			run: func(r *rig) {
+				r.up(0)
+				r.c.Down("down by +46701234567")
+				r.waitEvent("notice down")
+			},
+			after: func(r *rig) { r.wait() },
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.kind, func(t *testing.T) {
+			r := newRig(t, baseConfig)
+			r.notices.block = map[string]bool{tt.kind: true}
+			tt.run(r)
+			r.clk.Advance(timeout)
+			if got, want := r.waitEvent("notice "+tt.kind+" gave up"), "notice "+tt.kind+" gave up: context deadline exceeded"; got != want {
+				t.Fatalf("notice ended with %q, want %q", got, want)
+			}
+			tt.after(r)
+		})
+	}
+}
+
+// An up notice still being sent when the session is ended is cut short
+// with the session's reason.
+func TestDownCutsTheUpNoticeShort(t *testing.T) {
+	r := newRig(t, baseConfig)
+	r.notices.block = map[string]bool{"up": true}
+	r.outcome(r.c.Up("+46701234567", false, 0))
+	r.waitEvent("notice up")
+	r.c.Down("kill by +46701234567")
+	if got := r.waitEvent("notice up gave up"); got != "notice up gave up: kill by +46701234567" {
+		t.Fatalf("up notice ended with %q", got)
+	}
+	if rep := r.wait(); rep.Reason != "kill by +46701234567" || rep.Step != "" {
+		t.Fatalf("last session = %+v", rep)
+	}
+}
+
+func TestStatusAndWait(t *testing.T) {
+	r := newRig(t, baseConfig)
+	if rep, active := r.c.Status(); active || rep.State != StateIdle || !rep.Started.IsZero() {
+		t.Fatalf("status before any session = %+v active=%v", rep, active)
+	}
+	if err := r.c.Down("down"); !errors.Is(err, ErrNoSession) {
+		t.Fatalf("down with no session: %v", err)
+	}
+	if err := r.c.Wait(r.ctx); err != nil {
+		t.Fatalf("wait with no session: %v", err)
+	}
+	o := r.up(0)
+	cancelled, cancel := context.WithCancel(r.ctx)
+	cancel()
+	if err := r.c.Wait(cancelled); !errors.Is(err, context.Canceled) {
+		t.Fatalf("wait while a session runs, given up = %v", err)
+	}
+	rep, active := r.c.Status()
+	if !active || rep.State != StateUp || len(rep.Forwards) != 1 || !rep.Until.Equal(o.Until) {
+		t.Fatalf("status while up = %+v", rep)
+	}
+	// Status hands out a copy.
+	rep.Forwards[0].BoundPort = 1
+	if again, _ := r.c.Status(); again.Forwards[0].BoundPort != 40022 {
+		t.Fatal("Status shares the session's forwards")
+	}
+	r.c.Down("down by the local operator")
+	last := r.wait()
+	if last.RequestedBy != "+46701234567" || last.Reason != "down by the local operator" || last.Forwards[0].BoundPort != 40022 {
+		t.Fatalf("last session = %+v", last)
+	}
+}
+
+func TestControllerNotRunning(t *testing.T) {
+	c := New(Config{}, &fakeLink{ev: &events{}}, nil, &fakeNotices{ev: &events{}})
+	if o := <-c.Up("", true, 0); o.Err == nil || o.Step != "start" {
+		t.Fatalf("up before Run = %+v", o)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	<-c.Started()
+	if err := c.Run(ctx); err == nil {
+		t.Fatal("a second Run was accepted")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+}
+
+func TestConfigDefaults(t *testing.T) {
+	tests := []struct {
+		in, want Config
+	}{
+		{Config{}, Config{Duration: 30 * time.Minute, MaxDuration: 4 * time.Hour, BudgetCheck: time.Second, TeardownTimeout: 30 * time.Second}},
+		{Config{Duration: 5 * time.Hour, MaxDuration: time.Hour}, Config{Duration: time.Hour, MaxDuration: time.Hour, BudgetCheck: time.Second, TeardownTimeout: 30 * time.Second}},
+		{baseConfig, Config{Duration: 30 * time.Minute, MaxDuration: 45 * time.Minute, BudgetCheck: time.Minute, TeardownTimeout: 30 * time.Second}},
+	}
+	for _, tt := range tests {
+		got := tt.in
+		got.setDefaults()
+		if got != tt.want {
+			t.Errorf("defaults of %+v = %+v, want %+v", tt.in, got, tt.want)
+		}
+	}
+}
+
+// An up that joins a session after its outcome was given (during a
+// redial, or the teardown) still gets exactly one outcome.
+func TestLateUpsAreAnswered(t *testing.T) {
+	tests := []struct {
+		name string
+		// late asks for an up at a late moment of a held session, and
+		// lets the session go on.
+		late        func(r *rig) <-chan Outcome
+		wantAlready bool
+		wantErr     string
+	}{
+		{
+			name: "during a redial that works",
+			late: func(r *rig) <-chan Outcome {
+				gate := make(chan struct{})
+				r.link.set(func(l *fakeLink) { l.gate = gate })
+				r.link.path(0).drop(errors.New("pppd exited"))
+				r.waitEvent("link dialing 2")
+				ch := r.c.Up("+46709876543", false, 0)
+				close(gate)
+				return ch
+			},
+			wantAlready: true,
+		},
+		{
+			name: "during a redial that fails",
+			late: func(r *rig) <-chan Outcome {
+				gate := make(chan struct{})
+				r.link.set(func(l *fakeLink) { l.gate, l.fail = gate, 1 })
+				r.link.path(0).drop(errors.New("pppd exited"))
+				r.waitEvent("link dialing 2")
+				ch := r.c.Up("+46709876543", false, 0)
+				close(gate)
+				return ch
+			},
+			wantErr: "the session ended (pppd exited; redial failed: PPP x3: no IP) before it could take this up; ask again",
+		},
+		{
+			name: "during the teardown",
+			late: func(r *rig) <-chan Outcome {
+				r.notices.block = map[string]bool{"down": true}
+				r.c.Down("down by +46701234567")
+				r.waitEvent("notice down")
+				ch := r.c.Up("+46709876543", false, 0)
+				r.clk.Advance(30 * time.Second)
+				return ch
+			},
+			wantErr: "the session ended (down by +46701234567) before it could take this up; ask again",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, baseConfig)
+			first := r.up(0)
+			o := r.outcome(tt.late(r))
+			if tt.wantAlready {
+				if !o.Already || o.Err != nil || !o.Until.Equal(first.Until) || len(o.Forwards) != 1 {
+					t.Fatalf("late up = %+v, want Already until %v", o, first.Until)
+				}
+				r.c.Down("down")
+			} else if o.Err == nil || o.Err.Error() != tt.wantErr || o.Step != "start" {
+				t.Fatalf("late up = %+v, want %q at start", o, tt.wantErr)
+			}
+			r.wait()
+		})
 	}
 }
