@@ -72,7 +72,8 @@ func (c *Config) ModemOptions(mem modem.Memory, log *slog.Logger) []modem.Option
 
 // InboxOptions are the inbox's options.
 func (c *Config) InboxOptions(log *slog.Logger) []inbox.Option {
-	return []inbox.Option{inbox.WithSchedule(c.Trigger.Schedule), inbox.WithIndications(c.Trigger.URC), inbox.WithLogger(log)}
+	return []inbox.Option{inbox.WithSchedule(c.Trigger.Schedule), inbox.WithIndications(c.Trigger.URC),
+		inbox.WithHandOver(c.Modem.SinglePort()), inbox.WithLogger(log)}
 }
 
 // PushoverConfig is the push notifier's configuration.

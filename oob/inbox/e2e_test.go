@@ -163,7 +163,7 @@ tunnel:
 	}
 	e.handler = &handler{got: make(chan trigger.Request, 8), reply: "oobd: no session. signal ok"}
 	opts := []inbox.Option{inbox.WithSchedule(cfg.Trigger.Schedule), inbox.WithLogger(logger),
-		inbox.WithDebounce(100 * time.Millisecond), inbox.WithIncompleteWait(time.Nanosecond)}
+		inbox.WithIncompleteWait(time.Nanosecond)}
 	if cfg.Trigger.URC {
 		opts = append(opts, inbox.WithIndications(true))
 	}

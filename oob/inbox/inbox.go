@@ -15,10 +15,12 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/oobd/oobd/modem"
@@ -35,6 +37,7 @@ type Modem interface {
 	Delete(ctx context.Context, index int) error
 	Send(ctx context.Context, number, text string) error
 	Info(ctx context.Context) (modem.Info, error)
+	Cached() modem.Info
 	Stats() modem.Stats
 	Release(ctx context.Context) error
 	Reacquire(ctx context.Context) error
@@ -93,10 +96,13 @@ type Poller struct {
 	runMu sync.Mutex // one run (read, then dispatch) at a time
 
 	modem Modem
+	// lent is set as soon as a session asks for a single-port modem's
+	// port: no poll starts another round on it.
+	lent atomic.Bool
 
 	modemMu      sync.Mutex // who may talk to the modem; guards what follows
 	paused       bool
-	pending      []outgoing // replies held while paused
+	pending      []outgoing // replies held while paused, or for a session
 	sessionEnded time.Time
 	firstSeen    map[int]time.Time // storage slot → first seen in an incomplete set
 	undeleted    map[string]bool   // processed messages whose delete failed
@@ -117,8 +123,8 @@ type outgoing struct{ to, text string }
 type options struct {
 	schedule       string
 	indications    bool
+	handOver       bool
 	alert          Alerter
-	debounce       time.Duration
 	incompleteWait time.Duration
 	storageWarn    int // percent
 	logger         *slog.Logger
@@ -132,16 +138,17 @@ type Option func(*options)
 func WithSchedule(spec string) Option { return func(o *options) { o.schedule = spec } }
 
 // WithIndications makes the modem's Arrivals (a +CMTI, a modem back from
-// recovery) run the reader at once, debounced.
+// recovery) run the reader at once.
 func WithIndications(on bool) Option { return func(o *options) { o.indications = on } }
+
+// WithHandOver says the modem has a single port, which the poller lends
+// to the dialer for each session: replies owed when an up comes wait for
+// the session's end, so the dialer never waits for them.
+func WithHandOver(on bool) Option { return func(o *options) { o.handOver = on } }
 
 // WithAlerts sends the alerts about the modem (SIM changed or locked,
 // storage near full) to a.
 func WithAlerts(a Alerter) Option { return func(o *options) { o.alert = a } }
-
-// WithDebounce sets how long after an indication the reader runs, so the
-// parts of a long message are read together (default 2s).
-func WithDebounce(d time.Duration) Option { return func(o *options) { o.debounce = d } }
 
 // WithIncompleteWait sets how long a multipart message missing parts is
 // left on the SIM before it is deleted and audited as incomplete
@@ -162,7 +169,6 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.now = 
 func New(m Modem, d Decider, a Auditor, st Store, h Handler, opts ...Option) (*Poller, error) {
 	o := options{
 		schedule:       "@every 1m",
-		debounce:       2 * time.Second,
 		incompleteWait: 30 * time.Minute,
 		storageWarn:    80,
 		logger:         slog.New(slog.DiscardHandler),
@@ -227,6 +233,7 @@ func (p *Poller) Close() error {
 // (session.Port): the poller stays off the modem, holding its replies,
 // until Reacquire. It waits for a read in progress to finish.
 func (p *Poller) Release(ctx context.Context) error {
+	p.lent.Store(true)
 	p.modemMu.Lock()
 	p.paused = true
 	p.modemMu.Unlock()
@@ -240,6 +247,7 @@ func (p *Poller) Release(ctx context.Context) error {
 // polls retry the modem, and held replies go out once it answers.
 func (p *Poller) Reacquire(ctx context.Context) error {
 	err := p.modem.Reacquire(ctx)
+	p.lent.Store(false)
 	p.resume(ctx, p.opts.now())
 	return err
 }
@@ -281,24 +289,13 @@ func (p *Poller) sendLocked(ctx context.Context, to, text string) {
 	}
 }
 
-// watch runs the reader on the modem's arrivals (debounced: the first
-// starts a timer, the ones within it are read by the same run) and after
-// the port is taken back.
+// watch runs the reader on the modem's arrivals and after the port is
+// taken back.
 func (p *Poller) watch(ctx context.Context) {
 	defer p.wg.Done()
 	var ind <-chan struct{}
 	if p.opts.indications {
 		ind = p.modem.Arrivals()
-	}
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	defer timer.Stop()
-	armed := false
-	arm := func(d time.Duration) {
-		if !armed {
-			timer.Reset(d)
-			armed = true
-		}
 	}
 	for {
 		select {
@@ -309,12 +306,12 @@ func (p *Poller) watch(ctx context.Context) {
 				ind = nil
 				continue
 			}
-			arm(p.opts.debounce)
-		case <-p.kick:
-			arm(0)
-		case <-timer.C:
-			armed = false
+			// At once: a signal that comes during the read is kept and
+			// reads again, so the parts of a long text still missing wake
+			// the reader when they come.
 			p.pollAndLog(ctx, "indication")
+		case <-p.kick:
+			p.pollAndLog(ctx, "port taken back")
 		}
 	}
 }
@@ -334,44 +331,77 @@ func (p *Poller) pollAndLog(ctx context.Context, why string) {
 
 // Poll reads the inbox once and dispatches what it found: exactly one run
 // at a time, whoever asks.
+//
+// Nothing stands between an up and the dialer: every text of the listing
+// is decided and deleted first, then the ups are handed on before
+// anything else, and the replies owed to the other texts wait. With a
+// single-port modem they wait for the session (the dialer has the port);
+// with two ports they go out once the ups are on their way.
 func (p *Poller) Poll(ctx context.Context) error {
 	p.runMu.Lock()
 	defer p.runMu.Unlock()
-	reqs, err := p.read(ctx)
+	reqs, replies, err := p.read(ctx)
+	isUp := func(r trigger.Request) int {
+		if r.Verb == trigger.VerbUp {
+			return 0
+		}
+		return 1
+	}
+	slices.SortStableFunc(reqs, func(a, b trigger.Request) int { return isUp(a) - isUp(b) })
+	ups := false
 	for _, r := range reqs {
 		if ctx.Err() != nil {
 			break
 		}
-		reply := p.handler.Handle(ctx, r)
-		if reply.Text != "" {
-			p.Send(ctx, r.Sender, reply.Text)
+		ups = ups || r.Verb == trigger.VerbUp
+		if reply := p.handler.Handle(ctx, r); reply.Text != "" {
+			replies = append(replies, outgoing{r.Sender, reply.Text})
 		}
+	}
+	if ups && p.opts.handOver {
+		p.hold(replies)
+		return err
+	}
+	for _, o := range replies {
+		p.Send(ctx, o.to, o.text)
 	}
 	return err
 }
 
-// read lists, decides, audits and deletes every stored message, and sends
-// the replies the decisions carry. It returns the accepted requests.
-func (p *Poller) read(ctx context.Context) ([]trigger.Request, error) {
+// hold keeps replies for after the session.
+func (p *Poller) hold(replies []outgoing) {
+	p.modemMu.Lock()
+	p.pending = append(p.pending, replies...)
+	p.modemMu.Unlock()
+}
+
+// read lists, decides, audits and deletes every stored message. It
+// returns the accepted requests and the replies the decisions carry.
+func (p *Poller) read(ctx context.Context) ([]trigger.Request, []outgoing, error) {
+	if p.lent.Load() {
+		return nil, nil, ErrPaused // a session is taking the port: not one more round
+	}
 	p.modemMu.Lock()
 	defer p.modemMu.Unlock()
 	if p.paused {
-		return nil, ErrPaused
+		return nil, nil, ErrPaused
 	}
 	log := p.opts.logger
 	now := p.opts.now()
+	// Replies held for a session that did not take the port after all.
+	held := p.pending
+	p.pending = nil
 	info, infoErr := p.modem.Info(ctx)
 	msgs, err := p.modem.Messages(ctx)
 	if err != nil {
 		p.observe(ctx, observation{now: now, info: info, infoErr: infoErr, listErr: err})
-		return nil, fmt.Errorf("inbox: %w", err)
+		return nil, held, fmt.Errorf("inbox: %w", err)
 	}
 
 	var (
 		reqs    []trigger.Request
-		replies []outgoing
+		replies = held
 		events  []state.Event
-		deleted int
 		present = map[int]bool{}
 	)
 	for _, m := range msgs {
@@ -383,7 +413,6 @@ func (p *Poller) read(ctx context.Context) ([]trigger.Request, error) {
 			// Decided before; only the delete failed. Never decide twice.
 			if p.deleteAll(ctx, m) {
 				delete(p.undeleted, fp)
-				deleted += len(m.Indexes)
 			}
 			continue
 		}
@@ -398,9 +427,7 @@ func (p *Poller) read(ctx context.Context) ([]trigger.Request, error) {
 		}
 		log.Info("sms decided", "verdict", d.Verdict, "sender", d.Sender, "verb", d.Request.Verb,
 			"reason", d.Reason, "scts", d.SCTS, "indexes", m.Indexes)
-		if p.deleteAll(ctx, m) {
-			deleted += len(m.Indexes)
-		} else {
+		if !p.deleteAll(ctx, m) {
 			p.undeleted[fp] = true
 		}
 		for _, i := range m.Indexes {
@@ -419,12 +446,12 @@ func (p *Poller) read(ctx context.Context) ([]trigger.Request, error) {
 			delete(p.firstSeen, i)
 		}
 	}
-	for _, r := range replies {
-		p.sendLocked(ctx, r.to, r.text)
-	}
 
-	p.observe(ctx, observation{now: now, info: info, infoErr: infoErr, deleted: deleted, events: events})
-	return reqs, nil
+	if infoErr == nil {
+		info = p.modem.Cached() // the storage as the listing and deletions left it
+	}
+	p.observe(ctx, observation{now: now, info: info, infoErr: infoErr, events: events})
+	return reqs, replies, nil
 }
 
 // waitedEnough reports whether an incomplete set has waited its limit for
@@ -462,7 +489,6 @@ type observation struct {
 	info    modem.Info
 	infoErr error
 	listErr error // nil: the inbox was read
-	deleted int   // slots freed by this poll
 	events  []state.Event
 }
 
@@ -504,7 +530,6 @@ func (p *Poller) observe(ctx context.Context, o observation) {
 			log.Error("SIM locked", "sim", info.SIM, "attempts_left", info.PINAttempts, "reason", info.SIMReason)
 			alerts = append(alerts, notify.WrongPINMessage(info.PINAttempts))
 		}
-		info.StorageUsed = max(0, info.StorageUsed-o.deleted)
 		m.SetInfo(info)
 		warning := ""
 		if info.StorageTotal > 0 && info.StorageUsed*100 >= info.StorageTotal*p.opts.storageWarn {

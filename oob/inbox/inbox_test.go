@@ -94,14 +94,16 @@ func (f *fakeModem) Send(ctx context.Context, number, text string) error {
 	return nil
 }
 
-func (f *fakeModem) Info(ctx context.Context) (modem.Info, error) {
+func (f *fakeModem) Info(ctx context.Context) (modem.Info, error) { return f.Cached(), nil }
+
+func (f *fakeModem) Cached() modem.Info {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	used := 0
 	for _, m := range f.stored {
 		used += len(m.Indexes)
 	}
-	return modem.Info{SIM: modem.SIMReady, Registration: modem.RegHome, SignalDBm: -71, SignalKnown: true, StorageUsed: used, StorageTotal: f.total}, nil
+	return modem.Info{SIM: modem.SIMReady, Registration: modem.RegHome, SignalDBm: -71, SignalKnown: true, StorageUsed: used, StorageTotal: f.total}
 }
 
 func (f *fakeModem) Stats() modem.Stats {
@@ -417,7 +419,7 @@ func TestListFailureMarksModem(t *testing.T) {
 }
 
 func TestIndicationRunsReader(t *testing.T) {
-	r := newRig(t, WithSchedule("@every 1h"), WithIndications(true), WithDebounce(10*time.Millisecond))
+	r := newRig(t, WithSchedule("@every 1h"), WithIndications(true))
 	if err := r.p.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -459,3 +461,37 @@ func TestScheduleSurvivesPanic(t *testing.T) {
 type deciderFunc func(modem.Message, trigger.Context) trigger.Decision
 
 func (f deciderFunc) Decide(m modem.Message, c trigger.Context) trigger.Decision { return f(m, c) }
+
+// Nothing stands between an up and the dialer: the up is handed on first,
+// and on a single-port modem the status asked in the same listing is
+// answered after the session.
+func TestUpGoesFirstAndRepliesWait(t *testing.T) {
+	for _, handOver := range []bool{true, false} {
+		r := newRig(t, WithHandOver(handOver))
+		r.m.put(sms(1, owner, t0, secret+" status"))
+		r.m.put(sms(2, owner, t0, secret+" up"))
+		r.h.reply = "oobd: idle"
+		if err := r.p.Poll(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if len(r.h.reqs) != 2 || r.h.reqs[0].Verb != trigger.VerbUp {
+			t.Fatalf("hand-over %v: handled %v, want the up first", handOver, r.h.reqs)
+		}
+		sent, _, stored := r.m.snapshot()
+		if stored != 0 {
+			t.Errorf("hand-over %v: %d texts left on the SIM, want every one deleted before the up is handed on", handOver, stored)
+		}
+		if handOver {
+			if len(sent) != 0 {
+				t.Errorf("single port: sent %v before the session", sent)
+			}
+			r.p.Release(context.Background())
+			r.p.Reacquire(context.Background())
+			if sent, _, _ := r.m.snapshot(); len(sent) != 1 || sent[0].text != "oobd: idle" {
+				t.Errorf("single port: after the session sent %v, want the status reply", sent)
+			}
+		} else if len(sent) != 1 || sent[0].text != "oobd: idle" {
+			t.Errorf("two ports: sent %v, want the status reply at once", sent)
+		}
+	}
+}
