@@ -175,7 +175,7 @@ func (a *Agent) realLink() (session.Link, error) {
 	if err != nil {
 		return nil, err
 	}
-	return pppLink{l: l, jumpHost: a.cfg.Tunnel.JumpHost}, nil
+	return pppLink{l}, nil
 }
 
 // Run runs the daemon until ctx ends, then tears down whatever is up and
@@ -346,20 +346,23 @@ func (a *Agent) healthSnapshot() health.Snapshot {
 }
 
 // cleanupLeftovers undoes what a crashed run left: its dialer and routes.
+// The link keeps a clean-up that fails and retries it before its next
+// dial.
 func (a *Agent) cleanupLeftovers(ctx context.Context) {
-	lo := a.journal.leftovers()
-	if lo.Empty() {
-		a.markSessionOver("")
-		return
+	lo, _ := a.journal.Leftovers()
+	reason := ""
+	if !lo.Empty() {
+		reason = "the agent restarted mid-session; torn down"
 	}
-	a.log.Warn("cleaning up after the previous run", "dialer", lo.Dialer, "routes", lo.Routes)
-	if err := link.Cleanup(ctx, lo, 10*time.Second, a.log); err != nil {
-		a.log.Error("clean-up after the previous run", "err", err)
+	if p, ok := a.link.(pppLink); ok {
+		if err := p.l.Cleanup(ctx); err != nil {
+			a.log.Error("clean-up after the previous run", "err", err)
+			if !lo.Empty() {
+				reason = "the agent restarted mid-session; clean-up failed, retried before the next dial"
+			}
+		}
 	}
-	if err := a.journal.Record(link.Leftovers{}); err != nil {
-		a.log.Error("clean-up record", "err", err)
-	}
-	a.markSessionOver("the agent restarted mid-session; torn down")
+	a.markSessionOver(reason)
 }
 
 // markSessionOver closes a session the state file still shows as active

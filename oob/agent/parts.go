@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"fmt"
-	"net"
 	"sync"
 
 	"github.com/oobd/oobd/modem"
@@ -16,48 +15,26 @@ import (
 // The adapters between the session's small interfaces and the real parts.
 
 // pppLink is the cellular link: dial, prove the path, pin the route.
-type pppLink struct {
-	l        *link.Link
-	jumpHost string // as configured: host:port
-}
+type pppLink struct{ l *link.Link }
 
 func (p pppLink) Up(ctx context.Context) (session.Path, error) {
 	s, err := p.l.Up(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return pppPath{s: s, jumpHost: p.jumpHost}, nil
+	return pppPath{s}, nil
 }
 
-type pppPath struct {
-	s        *link.Path
-	jumpHost string
-}
+// pppPath converts *link.Path to session.Path until their LocalIP and
+// Bytes agree.
+type pppPath struct{ *link.Path }
 
-func (p pppPath) Interface() string     { return p.s.Interface }
-func (p pppPath) LocalIP() string       { return p.s.LocalIP.String() }
-func (p pppPath) Done() <-chan struct{} { return p.s.Done() }
-func (p pppPath) Err() error            { return p.s.Err() }
-func (p pppPath) Down(ctx context.Context) error {
-	return p.s.Down(ctx)
-}
+func (p pppPath) LocalIP() string { return p.Path.LocalIP().String() }
 
-// DialContext dials through the link only: the socket is bound to the
-// interface and names are asked of the link's DNS servers. The jump host
-// is dialed at the address the path proof resolved and pinned, not looked
-// up again (a round-robin name could answer with an unpinned address).
-func (p pppPath) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
-	if addr == p.jumpHost && p.s.JumpAddr != "" {
-		addr = p.s.JumpAddr
-	}
-	return p.s.Dialer.DialContext(ctx, network, addr)
-}
-
-// Bytes is what went through the link; after the interface is gone, the
-// last count read.
+// Bytes is what went through the link, both ways.
 func (p pppPath) Bytes() uint64 {
-	c, _ := p.s.Bytes()
-	return c.RxBytes + c.TxBytes
+	rx, tx := p.Path.Bytes()
+	return rx + tx
 }
 
 // openTunnel connects to the jump host through dial and binds every
@@ -173,22 +150,35 @@ func (j *stateJournal) Record(lo link.Leftovers) error {
 			l.DialerRecorded = true
 		}
 		for _, r := range lo.Routes {
-			l.Routes = append(l.Routes, state.Route{Destination: r.Dst, Interface: r.Interface})
+			l.Routes = append(l.Routes, state.Route{Destination: r.Destination, Interface: r.Interface})
 		}
 		st.Session.Leftovers = l
 	})
 }
 
-func (j *stateJournal) leftovers() link.Leftovers {
+func (j *stateJournal) Leftovers() (link.Leftovers, error) {
 	l := j.store.Snapshot().Session.Leftovers
 	lo := link.Leftovers{Interface: l.Interface}
 	if l.DialerRecorded {
 		lo.Dialer = &link.Process{PID: l.DialerPID, StartTime: l.DialerStartTime, Cmdline: l.DialerCmdline}
 	}
 	for _, r := range l.Routes {
-		lo.Routes = append(lo.Routes, link.HostRoute{Dst: r.Destination, Interface: r.Interface})
+		lo.Routes = append(lo.Routes, link.Route{Destination: r.Destination, Interface: r.Interface})
 	}
-	return lo
+	return lo, nil
+}
+
+// RecordCleanup shows a failed clean-up as the last failure (step
+// "cleanup") until one succeeds; the state file has no place of its own
+// for it yet.
+func (j *stateJournal) RecordCleanup(f *link.CleanupFailure) error {
+	return j.store.Update(func(st *state.State) {
+		if f != nil {
+			st.SetFailure(f.FailedAt, "cleanup", f.String())
+		} else if st.LastFailure != nil && st.LastFailure.Step == "cleanup" {
+			st.LastFailure = nil
+		}
+	})
 }
 
 // inboxStore is the state store as the inbox sees it. Each of its
