@@ -92,7 +92,7 @@ func parsePS(out []byte) ([]procInfo, error) {
 		}
 		pid, err1 := strconv.Atoi(f[0])
 		pgid, err2 := strconv.Atoi(f[1])
-		if err1 != nil || err2 != nil || pid <= 0 || pgid < 0 {
+		if err1 != nil || err2 != nil || pid < 0 || pgid < 0 {
 			return nil, fmt.Errorf("ps line %d: %q", n, s.Text())
 		}
 		p := procInfo{pid: pid, pgid: pgid, zombie: f[2][0] == 'Z'}
