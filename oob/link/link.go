@@ -131,7 +131,7 @@ func New(cfg Config, opts ...Option) (*Link, error) {
 		journal:         discardJournal{},
 		os:              newOSLink(),
 		now:             time.Now,
-		dropSettle:      2 * time.Second,
+		dropSettle:      3 * time.Second,
 		goneWait:        10 * time.Second,
 		dnsPort:         53,
 		failureRecorded: true,

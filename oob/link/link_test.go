@@ -503,7 +503,10 @@ func TestPathDrop(t *testing.T) {
 		exit, vanish bool
 		reason       string
 	}{
+		// The interface is reported gone first: the drop waits for the
+		// exit, as long as it takes.
 		{"dialer exits, interface goes", true, true, "dialer exited"},
+		// One half only: the drop waits the short settle out.
 		{"interface goes, dialer stays", false, true, "interface gone"},
 		{"dialer exits, interface stays", true, false, "dialer exited"},
 	} {
@@ -526,6 +529,9 @@ func TestPathDrop(t *testing.T) {
 				close(fake.readyNow)
 			}()
 			l := testLink(t, cfg, fake, &memJournal{})
+			if tt.exit && tt.vanish {
+				l.dropSettle = time.Minute
+			}
 			ctx := ctxFor(t, 30*time.Second)
 			p, err := l.Up(ctx)
 			if err != nil {
