@@ -211,3 +211,18 @@ func TestRouteOutputs(t *testing.T) {
 		t.Error("route delete: another failure taken for nothing to delete")
 	}
 }
+
+// ps is asked for the columns parsePS reads, in its order, without
+// headers, in a locale and zone that make lstart read the same always.
+func TestPSCommand(t *testing.T) {
+	want := []string{"-ax", "-o", "pid=", "-o", "pgid=", "-o", "state=", "-o", "lstart="}
+	if got := psArgs(); !slices.Equal(got, want) {
+		t.Errorf("psArgs = %q, want %q", got, want)
+	}
+	env := toolEnv()
+	for _, kv := range []string{"LC_ALL=C", "TZ=UTC"} {
+		if !slices.Contains(env, kv) {
+			t.Errorf("toolEnv %q lacks %s", env, kv)
+		}
+	}
+}
