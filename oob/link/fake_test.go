@@ -27,7 +27,7 @@ type fakeOS struct {
 	readyNow   chan struct{} // ready returns info once closed (newFakeOS: closed)
 	info       linkInfo
 	goneCh     chan struct{} // closed by the test: the interface went
-	final      *Counters     // the deletion notice's counters
+	final      *byteCounts   // the deletion notice's counters
 	waitErr    error         // waitGone fails with it
 	onWaitGone func()        // called by waitGone
 
@@ -38,7 +38,7 @@ type fakeOS struct {
 	viaErr  error
 	changes chan struct{}
 
-	counts    Counters
+	counts    byteCounts
 	countsErr error
 	control   int // calls of the bound dialer's Control
 
@@ -108,11 +108,11 @@ func (w *fakeWatch) ready(ctx context.Context, exited <-chan struct{}) (linkInfo
 
 func (w *fakeWatch) gone() <-chan struct{} { return w.f.goneCh }
 
-func (w *fakeWatch) lastCounts() (Counters, bool) {
+func (w *fakeWatch) lastCounts() (byteCounts, bool) {
 	w.f.mu.Lock()
 	defer w.f.mu.Unlock()
 	if w.f.final == nil {
-		return Counters{}, false
+		return byteCounts{}, false
 	}
 	return *w.f.final, true
 }
@@ -185,7 +185,7 @@ func (f *fakeOS) controls() int {
 	return f.control
 }
 
-func (f *fakeOS) counters(linkInfo) (Counters, error) {
+func (f *fakeOS) counters(linkInfo) (byteCounts, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.counts, f.countsErr

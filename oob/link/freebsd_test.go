@@ -111,7 +111,7 @@ func FuzzParseIfconfig(f *testing.F) {
 
 func TestParseNetstat(t *testing.T) {
 	c, err := parseNetstat("tun0", fixture(t, "netstat-tun0.json"))
-	if err != nil || c != (Counters{RxBytes: 91234, TxBytes: 70811}) {
+	if err != nil || c != (byteCounts{RxBytes: 91234, TxBytes: 70811}) {
 		t.Errorf("parseNetstat = %+v, %v; want the link-level row's 91234, 70811", c, err)
 	}
 	if _, err := parseNetstat("tun1", fixture(t, "netstat-tun0.json")); err == nil {
@@ -121,7 +121,7 @@ func TestParseNetstat(t *testing.T) {
 		t.Errorf("no rows: %v", err)
 	}
 	quoted := `{"statistics":{"interface":[{"name":"tun0","network":"<Link#3>","received-bytes":"7","sent-bytes":"8"}]}}`
-	if c, err := parseNetstat("tun0", []byte(quoted)); err != nil || c != (Counters{RxBytes: 7, TxBytes: 8}) {
+	if c, err := parseNetstat("tun0", []byte(quoted)); err != nil || c != (byteCounts{RxBytes: 7, TxBytes: 8}) {
 		t.Errorf("quoted counters: %+v, %v", c, err)
 	}
 	for _, bad := range []string{``, `{"statistics":`, `{"statistics":{"interface":[{"name":"tun0","network":"<Link#3>","received-bytes":-1}]}}`} {

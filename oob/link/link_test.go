@@ -89,7 +89,7 @@ func ctxFor(t *testing.T, d time.Duration) context.Context {
 func TestUpAndDown(t *testing.T) {
 	jump, accepted := jumpHost(t)
 	fake := newFakeOS(linkInfo{name: "ppp0", index: 7, local: loopback(), peer: netip.MustParseAddr("10.64.0.1")})
-	fake.counts = Counters{RxBytes: 100, TxBytes: 200}
+	fake.counts = byteCounts{RxBytes: 100, TxBytes: 200}
 	j := &memJournal{}
 	l := testLink(t, testConfig(jump), fake, j)
 	ctx := ctxFor(t, 30*time.Second)
@@ -522,7 +522,7 @@ func TestPathDrop(t *testing.T) {
 			cfg.UpCommand = dialerScript(`trap 'echo Modem hangup; exit 16' USR1; echo up > "$0"; while :; do sleep 0.05; done`)
 			cfg.UpCommand = append(cfg.UpCommand, fifo)
 			fake := newFakeOS(linkInfo{name: "ppp0", index: 7, local: loopback()})
-			fake.counts = Counters{RxBytes: 10, TxBytes: 20}
+			fake.counts = byteCounts{RxBytes: 10, TxBytes: 20}
 			fake.readyNow = make(chan struct{})
 			go func() {
 				os.ReadFile(fifo) // until the dialer has written and closed it
@@ -542,7 +542,7 @@ func TestPathDrop(t *testing.T) {
 			fake.set(func(f *fakeOS) {
 				f.countsErr = errors.New("no such device")
 				if tt.vanish {
-					f.final = &Counters{RxBytes: 0, TxBytes: 25} // a veth's notice: no rx
+					f.final = &byteCounts{RxBytes: 0, TxBytes: 25} // a veth's notice: no rx
 				}
 			})
 			if tt.vanish {

@@ -11,7 +11,7 @@ import (
 // parseNetstat reads FreeBSD's `netstat --libxo json -I NAME -b -n`: the
 // interface's link-level row (network "<Link#N>") carries its byte
 // counters; the address rows carry the addresses' own.
-func parseNetstat(name string, out []byte) (Counters, error) {
+func parseNetstat(name string, out []byte) (byteCounts, error) {
 	var doc struct {
 		Statistics struct {
 			Interface []struct {
@@ -23,14 +23,14 @@ func parseNetstat(name string, out []byte) (Counters, error) {
 		} `json:"statistics"`
 	}
 	if err := json.Unmarshal(out, &doc); err != nil {
-		return Counters{}, fmt.Errorf("netstat -I %s: %w", name, err)
+		return byteCounts{}, fmt.Errorf("netstat -I %s: %w", name, err)
 	}
 	for _, row := range doc.Statistics.Interface {
 		if row.Name == name && strings.HasPrefix(row.Network, "<Link#") {
-			return Counters{RxBytes: uint64(row.RxBytes), TxBytes: uint64(row.TxBytes)}, nil
+			return byteCounts{RxBytes: uint64(row.RxBytes), TxBytes: uint64(row.TxBytes)}, nil
 		}
 	}
-	return Counters{}, fmt.Errorf("netstat -I %s: no link-level row", name)
+	return byteCounts{}, fmt.Errorf("netstat -I %s: no link-level row", name)
 }
 
 // jsonCount is a counter that libxo writes as a number, and that a string

@@ -31,7 +31,7 @@ type osLink interface {
 	// dialer returns a dialer whose sockets leave through li only.
 	dialer(li linkInfo) *net.Dialer
 	// counters reads li's byte counters.
-	counters(li linkInfo) (Counters, error)
+	counters(li linkInfo) (byteCounts, error)
 	// processes lists every process, zombies included.
 	processes() ([]procInfo, error)
 	// signalGroup sends sig to process group pgid and, when lead is not
@@ -52,7 +52,7 @@ type ifaceWatch interface {
 	gone() <-chan struct{}
 	// lastCounts are the counters the kernel reported as it deleted the
 	// interface (false before, or if it does not: FreeBSD).
-	lastCounts() (Counters, bool)
+	lastCounts() (byteCounts, bool)
 	// waitGone waits until no interface holds the name.
 	waitGone(ctx context.Context) error
 	// close ends the watch and waits for everything it started.
@@ -67,8 +67,8 @@ type linkInfo struct {
 	peer  netip.Addr // invalid when the interface has no peer address
 }
 
-// Counters are the bytes through the link's interface.
-type Counters struct {
+// byteCounts are the bytes through the link's interface.
+type byteCounts struct {
 	RxBytes, TxBytes uint64
 }
 

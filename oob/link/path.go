@@ -27,7 +27,7 @@ type Path struct {
 	downErr  error // set in downOnce
 
 	mu   sync.Mutex // guards last
-	last Counters   // the last counts read, for after the interface is gone
+	last byteCounts // the last counts read, for after the interface is gone
 }
 
 func newPath(t *try, d *net.Dialer, jump netip.AddrPort) *Path {
@@ -96,7 +96,7 @@ func (p *Path) Bytes() (rx, tx uint64) {
 	return c.RxBytes, c.TxBytes
 }
 
-func (p *Path) counts() Counters {
+func (p *Path) counts() byteCounts {
 	c, err := p.link.os.counters(p.t.info)
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -106,7 +106,7 @@ func (p *Path) counts() Counters {
 	}
 	best := p.last
 	if final, ok := p.watcher.lastCounts(); ok {
-		best = Counters{RxBytes: max(final.RxBytes, best.RxBytes), TxBytes: max(final.TxBytes, best.TxBytes)}
+		best = byteCounts{RxBytes: max(final.RxBytes, best.RxBytes), TxBytes: max(final.TxBytes, best.TxBytes)}
 	}
 	p.link.log.Debug("link: counters not readable, using the last known", "interface", p.t.info.name, "err", err)
 	return best

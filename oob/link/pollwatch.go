@@ -115,7 +115,7 @@ func (w *pollWatch) ready(ctx context.Context, exited <-chan struct{}) (linkInfo
 
 func (w *pollWatch) gone() <-chan struct{} { return w.goneCh }
 
-func (w *pollWatch) lastCounts() (Counters, bool) { return Counters{}, false }
+func (w *pollWatch) lastCounts() (byteCounts, bool) { return byteCounts{}, false }
 
 func (w *pollWatch) waitGone(ctx context.Context) error {
 	tick := time.NewTicker(w.interval)

@@ -94,10 +94,10 @@ func (freebsdOS) routeChanges() (<-chan struct{}, func(), error) {
 // dialer binds the link's local address: FreeBSD has no SO_BINDTODEVICE.
 func (freebsdOS) dialer(li linkInfo) *net.Dialer { return boundDialer(li, nil) }
 
-func (freebsdOS) counters(li linkInfo) (Counters, error) {
+func (freebsdOS) counters(li linkInfo) (byteCounts, error) {
 	out, errb, err := run("netstat", "--libxo", "json", "-I", li.name, "-b", "-n")
 	if err != nil {
-		return Counters{}, fmt.Errorf("netstat -I %s: %w: %s", li.name, err, strings.TrimSpace(string(errb)))
+		return byteCounts{}, fmt.Errorf("netstat -I %s: %w: %s", li.name, err, strings.TrimSpace(string(errb)))
 	}
 	return parseNetstat(li.name, out)
 }

@@ -37,7 +37,7 @@ type netlinkWatch struct {
 	goneCh   chan struct{} // closed by loop on the ready interface's deletion
 	readyIdx chan int      // ready hands the interface's index to loop
 	loopDone chan struct{} // closed when loop has returned: both channels closed
-	final    atomic.Pointer[Counters]
+	final    atomic.Pointer[byteCounts]
 	once     sync.Once // guards the closing of done
 }
 
@@ -89,7 +89,7 @@ func (w *netlinkWatch) loop() {
 				// The deletion notice carries the device's last counters:
 				// the only record of the bytes once it is gone.
 				if st := u.Link.Attrs().Statistics; st != nil {
-					w.final.Store(&Counters{RxBytes: st.RxBytes, TxBytes: st.TxBytes})
+					w.final.Store(&byteCounts{RxBytes: st.RxBytes, TxBytes: st.TxBytes})
 				}
 				close(w.goneCh)
 				index = 0
@@ -155,11 +155,11 @@ func (w *netlinkWatch) ready(ctx context.Context, exited <-chan struct{}) (linkI
 
 func (w *netlinkWatch) gone() <-chan struct{} { return w.goneCh }
 
-func (w *netlinkWatch) lastCounts() (Counters, bool) {
+func (w *netlinkWatch) lastCounts() (byteCounts, bool) {
 	if c := w.final.Load(); c != nil {
 		return *c, true
 	}
-	return Counters{}, false
+	return byteCounts{}, false
 }
 
 func (w *netlinkWatch) waitGone(ctx context.Context) error {
@@ -302,16 +302,16 @@ func (linuxOS) dialer(li linkInfo) *net.Dialer {
 	return boundDialer(li, func(fd uintptr, ifname string) error { return unix.BindToDevice(int(fd), ifname) })
 }
 
-func (linuxOS) counters(li linkInfo) (Counters, error) {
+func (linuxOS) counters(li linkInfo) (byteCounts, error) {
 	lk, err := netlink.LinkByIndex(li.index)
 	if err != nil {
-		return Counters{}, err
+		return byteCounts{}, err
 	}
 	st := lk.Attrs().Statistics
 	if st == nil {
-		return Counters{}, errors.New("no statistics")
+		return byteCounts{}, errors.New("no statistics")
 	}
-	return Counters{RxBytes: st.RxBytes, TxBytes: st.TxBytes}, nil
+	return byteCounts{RxBytes: st.RxBytes, TxBytes: st.TxBytes}, nil
 }
 
 func (linuxOS) processes() ([]procInfo, error) {
