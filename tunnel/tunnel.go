@@ -176,6 +176,20 @@ type Tunnel struct {
 
 // New checks the config, reads the identity and known_hosts files, and
 // returns a tunnel that is not connected yet.
+// Open makes a tunnel and starts it: connected, every forward bound. On
+// error nothing is left running.
+func Open(ctx context.Context, cfg Config, dial DialFunc, opts ...Option) (*Tunnel, error) {
+	t, err := New(cfg, dial, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.Start(ctx); err != nil {
+		t.Close()
+		return nil, err
+	}
+	return t, nil
+}
+
 func New(cfg Config, dial DialFunc, opts ...Option) (*Tunnel, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -318,6 +332,13 @@ func (t *Tunnel) Status() Status {
 	s.ForwardedOut = t.forwardOut.Load()
 	return s
 }
+
+// Forwards are the forwards as the jump host bound them, while connected.
+func (t *Tunnel) Forwards() []BoundForward { return t.Status().Forwards }
+
+// Reconnects is how many times the connection was made again after a
+// loss.
+func (t *Tunnel) Reconnects() int { return t.Status().Reconnects }
 
 func (t *Tunnel) up(c *conn) {
 	t.mu.Lock()

@@ -1,7 +1,6 @@
 package serialport
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -17,7 +16,7 @@ import (
 // runtime's poller reads just as blocking, and Close interrupts it. Having
 // the descriptor also gives us TIOCEXCL, which tarm does not offer.
 func open(path string, baud int) (io.ReadWriteCloser, error) {
-	speed, ok := bauds[baud]
+	speed, ok := linuxSpeed(baud)
 	if !ok {
 		return nil, fmt.Errorf("unsupported baud rate %d", baud)
 	}
@@ -44,13 +43,7 @@ func configure(f *os.File, speed uint32) error {
 			cerr = fmt.Errorf("not a serial device: %w", err)
 			return
 		}
-		// Raw 8N1, receiver on, modem control lines ignored.
-		t.Iflag = unix.IGNPAR
-		t.Oflag = 0
-		t.Lflag = 0
-		t.Cflag = unix.CREAD | unix.CLOCAL | unix.CS8 | speed
-		t.Ispeed, t.Ospeed = speed, speed
-		t.Cc[unix.VMIN], t.Cc[unix.VTIME] = 1, 0
+		rawTermios(t, speed)
 		if err := unix.IoctlSetTermios(int(fd), unix.TCSETS, t); err != nil {
 			cerr = fmt.Errorf("set termios: %w", err)
 			return
@@ -65,13 +58,4 @@ func configure(f *os.File, speed uint32) error {
 		return err
 	}
 	return cerr
-}
-
-func isBusy(err error) bool { return errors.Is(err, unix.EBUSY) }
-
-var bauds = map[int]uint32{
-	1200: unix.B1200, 2400: unix.B2400, 4800: unix.B4800, 9600: unix.B9600,
-	19200: unix.B19200, 38400: unix.B38400, 57600: unix.B57600,
-	115200: unix.B115200, 230400: unix.B230400, 460800: unix.B460800,
-	921600: unix.B921600,
 }

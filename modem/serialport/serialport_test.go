@@ -12,12 +12,13 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+	"go.bug.st/serial"
 )
 
 func TestOpenReadWriteClose(t *testing.T) {
 	master, slave, err := pty.Open()
 	if err != nil {
-		t.Skipf("no pty: %v", err)
+		t.Fatalf("no pty: %v", err)
 	}
 	defer master.Close()
 	path := slave.Name()
@@ -75,7 +76,7 @@ func TestOpenErrors(t *testing.T) {
 	}
 	master, slave, err := pty.Open()
 	if err != nil {
-		t.Skipf("no pty: %v", err)
+		t.Fatalf("no pty: %v", err)
 	}
 	defer master.Close()
 	defer slave.Close()
@@ -84,14 +85,26 @@ func TestOpenErrors(t *testing.T) {
 	}
 }
 
+// codeErr stands for a go.bug.st/serial error, which reports some errnos
+// as a code only.
+type codeErr serial.PortErrorCode
+
+func (e codeErr) Error() string              { return "serial error" }
+func (e codeErr) Code() serial.PortErrorCode { return serial.PortErrorCode(e) }
+
 func TestDescribe(t *testing.T) {
 	tests := []struct {
 		err  error
 		want string
 	}{
 		{syscall.EBUSY, "ModemManager"},
+		{&serial.PortError{}, "ModemManager"}, // its zero code is PortBusy
+		{codeErr(serial.PortBusy), "ModemManager"},
 		{syscall.EACCES, "permission denied"},
+		{codeErr(serial.PermissionDenied), "permission denied"},
 		{fmt.Errorf("open: %w", syscall.ENOENT), "no such device"},
+		{codeErr(serial.PortNotFound), "no such device"},
+		{codeErr(serial.InvalidSerialPort), "/dev/x: serial error"},
 		{errors.New("odd"), "/dev/x: odd"},
 	}
 	for _, tt := range tests {
@@ -99,5 +112,37 @@ func TestDescribe(t *testing.T) {
 		if !strings.Contains(got.Error(), tt.want) || !strings.Contains(got.Error(), "/dev/x") || !errors.Is(got, tt.err) {
 			t.Errorf("describe(%v) = %q, want it to name the device, say %q and wrap the cause", tt.err, got, tt.want)
 		}
+	}
+}
+
+func TestCheckBaud(t *testing.T) {
+	for _, tt := range []struct {
+		in, want int
+		ok       bool
+	}{
+		{0, DefaultBaud, true},
+		{115200, 115200, true},
+		{9600, 9600, true},
+		{921600, 921600, true},
+		{12345, 0, false},
+		{-9600, 0, false},
+	} {
+		got, err := checkBaud(tt.in)
+		if got != tt.want || (err == nil) != tt.ok {
+			t.Errorf("checkBaud(%d) = %d, %v", tt.in, got, err)
+		}
+		if err != nil && !strings.Contains(err.Error(), "115200") {
+			t.Errorf("checkBaud(%d) error %q does not list the rates", tt.in, err)
+		}
+	}
+}
+
+// The line go.bug.st/serial opens (FreeBSD): raw 8N1 at the rate asked,
+// and no read timeout, which would make Read return (0, nil).
+func TestPortMode(t *testing.T) {
+	m := portMode(57600)
+	want := serial.Mode{BaudRate: 57600, DataBits: 8, Parity: serial.NoParity, StopBits: serial.OneStopBit}
+	if *m != want {
+		t.Errorf("portMode = %+v, want %+v", *m, want)
 	}
 }

@@ -1,10 +1,13 @@
 package config
 
 import (
+	"fmt"
 	"log/slog"
+	"net/netip"
 
 	"github.com/oobd/oobd/modem"
 	"github.com/oobd/oobd/oob/inbox"
+	"github.com/oobd/oobd/oob/link"
 	"github.com/oobd/oobd/oob/notify"
 	"github.com/oobd/oobd/oob/session"
 	"github.com/oobd/oobd/oob/trigger"
@@ -83,4 +86,24 @@ func (c *Config) PushoverConfig() notify.PushoverConfig {
 		UserKey:   c.Notify.Pushover.UserKey,
 		APIURL:    c.Notify.Pushover.APIURL,
 	}
+}
+
+// LinkConfig is the cellular link's configuration.
+func (c *Config) LinkConfig() (link.Config, error) {
+	lc := link.Config{
+		UpCommand: c.Link.UpCommand,
+		Interface: c.Link.Interface,
+		Attempts:  c.Link.Attempts,
+		UpTimeout: c.Link.UpTimeout,
+		PinRoute:  c.Link.PinRoute,
+		JumpHost:  c.Tunnel.JumpHost,
+	}
+	for _, s := range c.Link.DNS {
+		ip, err := netip.ParseAddr(s)
+		if err != nil {
+			return link.Config{}, fmt.Errorf("link.dns: %q: %w", s, err)
+		}
+		lc.DNS = append(lc.DNS, ip)
+	}
+	return lc, nil
 }

@@ -1,4 +1,4 @@
-//go:build linux || freebsd
+//go:build unix
 
 package link
 
@@ -26,9 +26,9 @@ type dialer struct {
 	exited chan struct{} // closed when the process has been reaped
 	read   chan struct{} // closed when its output has been read to the end
 
-	mu    sync.Mutex
-	lines []string // the last lastLinesKept lines
-	err   error    // from Wait
+	mu    sync.Mutex // guards lines and err
+	lines []string   // the last lastLinesKept lines
+	err   error      // from Wait
 }
 
 func startDialer(argv []string, log *slog.Logger) (*dialer, error) {

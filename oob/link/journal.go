@@ -2,26 +2,94 @@ package link
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
+	"net/netip"
 	"slices"
+	"strings"
+	"time"
 )
 
-// Leftovers is what a session has running or installed that must not outlive
-// the agent: the dialer process and the host routes. It is recorded in a
-// [Journal] before each thing exists, so that a crashed agent's successor can
-// undo it with [Cleanup].
+// Journal keeps what the link has running or installed, so that a run that
+// crashes is cleaned up by the next one, and the state of a clean-up that
+// failed. Every method must be durable when it returns.
+type Journal interface {
+	// Leftovers returns what was last recorded (the zero value if nothing).
+	Leftovers() (Leftovers, error)
+	// Record replaces what was recorded before.
+	Record(Leftovers) error
+	// RecordCleanup records a clean-up that failed, or nil once one
+	// succeeds.
+	RecordCleanup(*CleanupFailure) error
+}
+
+// Leftovers is what the link has running or installed that must not outlive
+// the agent: the dialer's process group and the host routes. Each is
+// recorded before it exists.
+//
+// Its JSON is flat (the names state.json has always used); embed it in a
+// larger record as a named field, not anonymously, or its MarshalJSON would
+// take over the outer type's.
 type Leftovers struct {
 	// Interface is the link's interface name (e.g. ppp0, tun0).
-	Interface string `json:"interface,omitempty"`
+	Interface string
 	// Dialer is the dialer process, nil when none runs. Its PID is 0 in the
 	// instant between the intent being recorded and the process starting.
-	Dialer *Process `json:"dialer,omitempty"`
-	// Routes are the host routes installed via Interface.
-	Routes []HostRoute `json:"routes,omitempty"`
+	Dialer *Process
+	// Routes are the host routes installed via the link.
+	Routes []Route
+}
+
+// Process is one process, known beyond its PID (which the kernel reuses)
+// by its start time: together the two are unique.
+type Process struct {
+	PID int
+	// StartTime is as the OS tells it: Linux /proc/PID/stat field 22 (clock
+	// ticks since boot), FreeBSD ps(1) lstart as RFC 3339 in UTC.
+	StartTime string
+	// Cmdline is the argv it was started with, for the log only: a script's
+	// /proc cmdline starts with its interpreter, so it identifies nothing.
+	Cmdline []string
+}
+
+// Route is a host route to Destination via Interface.
+type Route struct {
+	Destination string `json:"destination"`
+	Interface   string `json:"interface"`
+}
+
+// leftoversJSON is the one declaration of the journal's field names.
+type leftoversJSON struct {
+	Interface string `json:"interface,omitempty"`
+	// DialerRecorded is set from the moment the dialer is about to start
+	// (its PID is 0 until it has) until it is gone.
+	DialerRecorded  bool     `json:"dialer_recorded,omitempty"`
+	DialerPID       int      `json:"dialer_pid,omitempty"`
+	DialerStartTime string   `json:"dialer_start_time,omitempty"`
+	DialerCmdline   []string `json:"dialer_cmdline,omitempty"`
+	Routes          []Route  `json:"routes,omitempty"`
+}
+
+// MarshalJSON writes the flat form.
+func (l Leftovers) MarshalJSON() ([]byte, error) {
+	j := leftoversJSON{Interface: l.Interface, Routes: l.Routes}
+	if d := l.Dialer; d != nil {
+		j.DialerRecorded = true
+		j.DialerPID, j.DialerStartTime, j.DialerCmdline = d.PID, d.StartTime, d.Cmdline
+	}
+	return json.Marshal(j)
+}
+
+// UnmarshalJSON reads the flat form.
+func (l *Leftovers) UnmarshalJSON(b []byte) error {
+	var j leftoversJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*l = Leftovers{Interface: j.Interface, Routes: j.Routes}
+	if j.DialerRecorded {
+		l.Dialer = &Process{PID: j.DialerPID, StartTime: j.DialerStartTime, Cmdline: j.DialerCmdline}
+	}
+	return nil
 }
 
 // Empty reports whether nothing is left over.
@@ -38,75 +106,54 @@ func (l Leftovers) clone() Leftovers {
 	return c
 }
 
-// Process identifies one process beyond its PID, which the kernel reuses.
-type Process struct {
-	PID int `json:"pid"`
-	// StartTime is the process's start time as the OS reports it (Linux:
-	// /proc/PID/stat field 22, clock ticks since boot; FreeBSD: ps lstart).
-	StartTime string `json:"start_time,omitempty"`
-	// Cmdline is the argv the process was started with.
-	Cmdline []string `json:"cmdline"`
+// items describes each leftover for a person: "dialer pid 1234 (started
+// …)", "interface ppp0" (when iface is not empty: it is still there),
+// "route 203.0.113.10 via ppp0".
+func (l Leftovers) items(iface string) []string {
+	out := []string{}
+	if d := l.Dialer; d != nil {
+		switch {
+		case d.PID <= 0:
+			out = append(out, "dialer (about to start, pid not recorded)")
+		case d.StartTime == "":
+			out = append(out, fmt.Sprintf("dialer pid %d", d.PID))
+		default:
+			out = append(out, fmt.Sprintf("dialer pid %d (started %s)", d.PID, d.StartTime))
+		}
+	}
+	if iface != "" {
+		out = append(out, "interface "+iface)
+	}
+	for _, r := range l.Routes {
+		out = append(out, fmt.Sprintf("route %s via %s", r.Destination, r.Interface))
+	}
+	return out
 }
 
-// HostRoute is a host route to Dst via Interface.
-type HostRoute struct {
-	Dst       string `json:"dst"`
-	Interface string `json:"interface"`
+// routeDestination reads a recorded destination: an address, or a /32.
+func routeDestination(s string) (netip.Addr, error) {
+	if a, err := netip.ParseAddr(s); err == nil {
+		return a.Unmap(), nil
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil || !p.IsSingleIP() {
+		return netip.Addr{}, fmt.Errorf("route destination %q: not a host address", s)
+	}
+	return p.Addr().Unmap(), nil
 }
 
-// Journal persists Leftovers. Record replaces what was recorded before; it
-// must be durable when it returns.
-type Journal interface {
-	Record(Leftovers) error
+// CleanupFailure is a clean-up that did not finish: when, why, and what is
+// still left, in words.
+type CleanupFailure struct {
+	FailedAt time.Time `json:"failed_at"`
+	Error    string    `json:"error"`
+	// Left are the things still there, e.g. "dialer pid 1234 (started …)",
+	// "interface ppp0", "route 203.0.113.10 via ppp0".
+	Left []string `json:"left"`
 }
 
-// FileJournal is a Journal kept as a JSON file, written atomically.
-type FileJournal struct {
-	Path string
-}
-
-// Record writes l to the file (temporary file, fsync, rename).
-func (j FileJournal) Record(l Leftovers) error {
-	b, err := json.Marshal(l)
-	if err != nil {
-		return fmt.Errorf("link: journal: %w", err)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(j.Path), ".journal-*")
-	if err != nil {
-		return fmt.Errorf("link: journal: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return fmt.Errorf("link: journal: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("link: journal: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("link: journal: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), j.Path); err != nil {
-		return fmt.Errorf("link: journal: %w", err)
-	}
-	return nil
-}
-
-// Load reads the recorded Leftovers; a missing file is no leftovers.
-func (j FileJournal) Load() (Leftovers, error) {
-	var l Leftovers
-	b, err := os.ReadFile(j.Path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return l, nil
-	}
-	if err != nil {
-		return l, fmt.Errorf("link: journal: %w", err)
-	}
-	if err := json.Unmarshal(b, &l); err != nil {
-		return l, fmt.Errorf("link: journal %s: %w", j.Path, err)
-	}
-	return l, nil
+func (f *CleanupFailure) String() string {
+	return fmt.Sprintf("%s (left: %s)", f.Error, strings.Join(f.Left, ", "))
 }
 
 // loggableArgv is argv for the log: the value after a "password" option
@@ -124,4 +171,6 @@ func loggableArgv(argv []string) []string {
 
 type discardJournal struct{}
 
-func (discardJournal) Record(Leftovers) error { return nil }
+func (discardJournal) Leftovers() (Leftovers, error)       { return Leftovers{}, nil }
+func (discardJournal) Record(Leftovers) error              { return nil }
+func (discardJournal) RecordCleanup(*CleanupFailure) error { return nil }

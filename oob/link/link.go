@@ -1,5 +1,3 @@
-//go:build linux || freebsd
-
 package link
 
 import (
@@ -10,21 +8,23 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
 // Config is what the link needs to know; the caller maps its own
 // configuration onto it.
 type Config struct {
-	// UpCommand is the dialer's argv, e.g. [pppd call oob nodetach] or
-	// [ppp -foreground oob]. It must stay in the foreground.
+	// UpCommand is the dialer's argv, e.g. [pppd call oob nodetach],
+	// [ppp -foreground oob] or a script. It must stay in the foreground
+	// and in its process group: a wrapper script execs its dialer or waits
+	// for it.
 	UpCommand []string
-	// Interface is the name the dialer's interface gets; empty means
-	// DefaultInterface (ppp0 on Linux, tun0 on FreeBSD).
+	// Interface is the name the dialer's interface gets; empty means the
+	// OS's usual first one (ppp0 on Linux, tun0 on FreeBSD).
 	Interface string
 	// DNS are the servers to ask for the jump host's address over the link;
 	// empty means the "nameserver" lines of ResolvConf, read after the link
@@ -36,7 +36,7 @@ type Config struct {
 	// Attempts is how many tries Up makes (at least 1).
 	Attempts int
 	// UpTimeout bounds the wait for the interface to be up, running and
-	// addressed, per try.
+	// addressed, per try (default 60s).
 	UpTimeout time.Duration
 	// ProbeTimeout bounds the name look-up and the TCP probe, per try
 	// (default 20s).
@@ -57,34 +57,37 @@ type Config struct {
 	Backoff, MaxBackoff time.Duration
 }
 
-// Hooks run around the dialer. A single-port modem's AT session is closed in
-// BeforeDial and re-opened in AfterDown. Every BeforeDial that returned nil
-// is followed by exactly one AfterDown, once the dialer has exited and its
-// interface is gone (or waiting for that failed): after a failed try, and
-// in [Path.Down].
-type Hooks struct {
-	BeforeDial func(ctx context.Context) error
-	AfterDown  func(ctx context.Context)
-}
-
 // Option configures a Link.
 type Option func(*Link)
 
 // WithLogger sets the logger (default slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(k *Link) { k.log = l } }
 
-// WithJournal records leftovers in j before they exist (default: nowhere).
+// WithJournal keeps the leftovers and the clean-up's state in j (default:
+// nowhere).
 func WithJournal(j Journal) Option { return func(k *Link) { k.journal = j } }
 
-// WithHooks sets the hooks run around the dialer.
-func WithHooks(h Hooks) Option { return func(k *Link) { k.hooks = h } }
-
-// Link brings up the out-of-band link. One Path at a time.
+// Link brings up the out-of-band link, one Path at a time, and owns the
+// clean-up of whatever a crashed run, a failed try or a failed Down left.
 type Link struct {
 	cfg     Config
 	log     *slog.Logger
 	journal Journal
-	hooks   Hooks
+	os      osLink
+	now     func() time.Time
+
+	// Waits the tests shorten.
+	dropSettle time.Duration // a drop waits this long for its other half
+	goneWait   time.Duration // a clean-up waits this long, after the grace period, for the group and the interface to go
+	dnsPort    uint16
+
+	mu sync.Mutex // guards pending and failureRecorded
+	// pending is what a clean-up that failed left; it is retried before
+	// every dial.
+	pending *Leftovers
+	// failureRecorded is set while the journal may hold a failed clean-up
+	// (at first: a previous run's, unknown), so that a success clears it.
+	failureRecorded bool
 }
 
 // New checks cfg, fills in defaults and returns a Link.
@@ -93,14 +96,12 @@ func New(cfg Config, opts ...Option) (*Link, error) {
 		return nil, errors.New("link: no up command")
 	}
 	if cfg.Interface == "" {
-		cfg.Interface = DefaultInterface
+		cfg.Interface = defaultInterface(runtime.GOOS)
 	}
 	if _, _, err := splitJumpHost(cfg.JumpHost); err != nil {
 		return nil, err
 	}
-	if cfg.Attempts < 1 {
-		cfg.Attempts = 1
-	}
+	cfg.Attempts = max(cfg.Attempts, 1)
 	if cfg.UpTimeout <= 0 {
 		cfg.UpTimeout = 60 * time.Second
 	}
@@ -124,7 +125,17 @@ func New(cfg Config, opts ...Option) (*Link, error) {
 		cfg.ResolvConf = DefaultResolvConf
 	}
 	cfg.UpCommand = append([]string(nil), cfg.UpCommand...)
-	l := &Link{cfg: cfg, log: slog.Default(), journal: discardJournal{}}
+	l := &Link{
+		cfg:             cfg,
+		log:             slog.Default(),
+		journal:         discardJournal{},
+		os:              newOSLink(),
+		now:             time.Now,
+		dropSettle:      3 * time.Second,
+		goneWait:        10 * time.Second,
+		dnsPort:         53,
+		failureRecorded: true,
+	}
 	for _, o := range opts {
 		o(l)
 	}
@@ -145,7 +156,7 @@ func splitJumpHost(hp string) (host string, port int, err error) {
 
 // Steps of a try, as reported in TryError.Step.
 const (
-	StepDial    = "dial"    // the up command could not start
+	StepDial    = "dial"    // the up command could not start, or what an earlier try left is still there
 	StepUp      = "up"      // no interface up with an IPv4 address in time
 	StepResolve = "resolve" // the jump host's name did not resolve over the link
 	StepRoute   = "route"   // the host route could not be installed
@@ -198,6 +209,39 @@ func (e *UpError) Unwrap() []error {
 	return errs
 }
 
+// Summary is the reason in a few words, for an SMS: the tries and where
+// the last one failed, as in "PPP x3: no IP".
+func (e *UpError) Summary() string {
+	if len(e.Tries) == 0 {
+		return "PPP: no try made"
+	}
+	last := e.Tries[len(e.Tries)-1]
+	s := fmt.Sprintf("PPP x%d: %s", len(e.Tries), stepSummary(last.Step))
+	if last.DialerStatus != "" && (last.Step == StepDial || last.Step == StepUp) {
+		s += " (dialer " + last.DialerStatus + ")"
+	}
+	return s
+}
+
+// stepSummary says what failing at a step means, in the fewest words.
+func stepSummary(step string) string {
+	switch step {
+	case StepDial:
+		return "dialer did not start"
+	case StepUp:
+		return "no IP"
+	case StepResolve:
+		return "jump host name did not resolve over the link"
+	case StepRoute:
+		return "host route not installed"
+	case StepCheck:
+		return "route to jump host not via the link"
+	case StepProbe:
+		return "no TCP to jump host over the link"
+	}
+	return step
+}
+
 // ErrDown is Path.Err after Down, when the link did not drop first.
 var ErrDown = errors.New("link: taken down")
 
@@ -219,30 +263,6 @@ func (e *DropError) Error() string {
 	return s
 }
 
-// Summary is the reason in a few words, for an SMS: the tries and where
-// the last one failed, as in "PPP x3: no IP".
-func (e *UpError) Summary() string {
-	if len(e.Tries) == 0 {
-		return "PPP: no try made"
-	}
-	last := e.Tries[len(e.Tries)-1]
-	s := fmt.Sprintf("PPP x%d: %s", len(e.Tries), stepSummary[last.Step])
-	if last.DialerStatus != "" && (last.Step == StepDial || last.Step == StepUp) {
-		s += " (dialer " + last.DialerStatus + ")"
-	}
-	return s
-}
-
-// stepSummary says what failing at a step means, in the fewest words.
-var stepSummary = map[string]string{
-	StepDial:    "dialer did not start",
-	StepUp:      "no IP",
-	StepResolve: "jump host name did not resolve over the link",
-	StepRoute:   "host route not installed",
-	StepCheck:   "route to jump host not via the link",
-	StepProbe:   "no TCP to jump host over the link",
-}
-
 // Summary is the reason in a few words, for an SMS.
 func (e *DropError) Summary() string {
 	s := "link dropped: " + e.Reason
@@ -252,121 +272,10 @@ func (e *DropError) Summary() string {
 	return s
 }
 
-// Counters are the bytes through the link's interface.
-type Counters struct {
-	RxBytes, TxBytes uint64
-}
-
-// Path is a link that is up and proven to carry traffic to the jump
-// host.
-type Path struct {
-	Interface string
-	LocalIP   netip.Addr
-	PeerIP    netip.Addr // invalid when the interface has no peer address
-	JumpIP    netip.Addr
-	// JumpAddr is JumpIP and the jump host's port, for the tunnel to dial.
-	JumpAddr string
-	// DNS are the servers the Dialer's Resolver asks, over the link.
-	DNS []netip.Addr
-	// Dialer sends only through the link: its sockets are bound to the
-	// interface (SO_BINDTODEVICE on Linux, the local address on FreeBSD),
-	// and its Resolver asks DNS over the link.
-	Dialer *net.Dialer
-	// DialerPID is the up command's process ID.
-	DialerPID int
-
-	t        *try
-	done     chan struct{}
-	stopping chan struct{}
-	monitor  chan struct{} // closed when the monitor goroutine has returned
-	err      atomic.Pointer[error]
-	downOnce sync.Once
-	downErr  error
-	// lastCounts is the last Counters read, kept for after the interface
-	// is gone.
-	lastCounts atomic.Value
-}
-
-// Done is closed when the path has ended: the link dropped, or Down.
-func (s *Path) Done() <-chan struct{} { return s.done }
-
-// Err is nil while the path lasts, then a *DropError if the link
-// dropped, or ErrDown.
-func (s *Path) Err() error {
-	if p := s.err.Load(); p != nil {
-		return *p
-	}
-	return nil
-}
-
-// Bytes reads the interface's byte counters.
-//
-// Once the interface is gone (the link dropped, or Down) its counters go
-// with it: Bytes then returns the last counts it read, with the error.
-func (s *Path) Bytes() (Counters, error) {
-	c, err := readCounters(s.t.info)
-	if err != nil {
-		// Counters only grow: the larger of the deletion notice's and the
-		// last read is the best there is (a veth's notice has no rx).
-		last, _ := s.lastCounts.Load().(Counters)
-		if final, ok := s.t.watch.lastCounts(); ok {
-			return Counters{RxBytes: max(final.RxBytes, last.RxBytes), TxBytes: max(final.TxBytes, last.TxBytes)}, nil
-		}
-		return last, fmt.Errorf("link: counters of %s: %w", s.Interface, err)
-	}
-	s.lastCounts.Store(c)
-	return c, nil
-}
-
-// Down ends the path: removes the host route, stops the dialer (SIGTERM
-// to its group, SIGKILL after the grace period), waits for the interface to
-// go, clears the journal and runs the AfterDown hook. The tunnel is the
-// caller's to close first. Down is idempotent; it also follows a drop.
-func (s *Path) Down(ctx context.Context) error {
-	s.downOnce.Do(func() {
-		close(s.stopping)
-		<-s.monitor
-		s.Bytes() // the final counts, before the interface goes
-		s.downErr = s.t.teardown(ctx)
-		e := ErrDown
-		s.err.CompareAndSwap(nil, &e)
-		select {
-		case <-s.done:
-		default:
-			close(s.done)
-		}
-	})
-	return s.downErr
-}
-
-func (s *Path) watch() {
-	defer close(s.monitor)
-	var reason string
-	select {
-	case <-s.stopping:
-		return
-	case <-s.t.dialer.exited:
-		reason = "dialer exited"
-		// The kernel removes the interface as the dialer goes: wait a
-		// moment for that, so its last counters (in the deletion notice)
-		// are known before the drop is reported.
-		select {
-		case <-s.t.watch.gone():
-		case <-time.After(2 * time.Second):
-		}
-	case <-s.t.watch.gone():
-		reason = "interface gone"
-	}
-	s.Bytes() // the last counts: from the deletion notice, or read now
-	e := error(&DropError{Reason: reason, DialerStatus: s.t.dialer.status(), DialerOutput: s.t.dialer.lastLines()})
-	s.t.link.log.Warn("link: dropped", "interface", s.Interface, "err", e)
-	s.err.Store(&e)
-	close(s.done)
-}
-
 // Up brings the link up and proves the path to the jump host, trying up to
-// Attempts times with backoff. On failure everything each try started is
-// taken down again and the error is an *UpError.
+// Attempts times with backoff. Before each dial it retries a clean-up that
+// failed, and does not dial while that still fails. On failure everything
+// each try started is taken down again and the error is an *UpError.
 func (l *Link) Up(ctx context.Context) (*Path, error) {
 	var fails []*TryError
 	wait := l.cfg.Backoff
@@ -382,9 +291,9 @@ func (l *Link) Up(ctx context.Context) (*Path, error) {
 			}
 			wait = min(2*wait, l.cfg.MaxBackoff)
 		}
-		s, terr := l.try(ctx, n)
+		p, terr := l.try(ctx, n)
 		if terr == nil {
-			return s, nil
+			return p, nil
 		}
 		l.log.Warn("link: try failed", "try", n, "attempts", l.cfg.Attempts, "err", terr)
 		fails = append(fails, terr)
@@ -399,19 +308,21 @@ func (l *Link) Up(ctx context.Context) (*Path, error) {
 type try struct {
 	link     *Link
 	n        int
-	hooked   bool // BeforeDial succeeded, AfterDown is owed
 	watch    ifaceWatch
 	dialer   *dialer
 	info     linkInfo
-	routes   []netip.Addr
+	routes   []netip.Addr // host routes this try added
 	leftover Leftovers
 }
 
 func (l *Link) try(ctx context.Context, n int) (*Path, *TryError) {
+	if err := l.retryCleanup(ctx); err != nil {
+		return nil, &TryError{Try: n, Step: StepDial, Err: err}
+	}
 	t := &try{link: l, n: n, leftover: Leftovers{Interface: l.cfg.Interface}}
-	s, step, err := t.up(ctx)
+	p, step, err := t.up(ctx)
 	if err == nil {
-		return s, nil
+		return p, nil
 	}
 	te := &TryError{Try: n, Step: step, Err: err}
 	if t.dialer != nil {
@@ -428,35 +339,38 @@ func (l *Link) try(ctx context.Context, n int) (*Path, *TryError) {
 }
 
 func (t *try) record() error {
-	return t.link.journal.Record(t.leftover.clone())
+	if err := t.link.journal.Record(t.leftover.clone()); err != nil {
+		return fmt.Errorf("record leftovers: %w", err)
+	}
+	return nil
 }
 
+// up climbs the ladder; the step it fails at is returned with the error.
 func (t *try) up(ctx context.Context) (*Path, string, error) {
 	l := t.link
 	cfg := l.cfg
 	log := l.log.With("try", t.n, "interface", cfg.Interface)
-	if l.hooks.BeforeDial != nil {
-		if err := l.hooks.BeforeDial(ctx); err != nil {
-			return nil, StepDial, fmt.Errorf("before dial: %w", err)
-		}
-	}
-	t.hooked = true
 
-	w, err := watchInterface(cfg.Interface)
+	w, err := l.os.watch(cfg.Interface)
 	if err != nil {
 		return nil, StepUp, fmt.Errorf("watch %s: %w", cfg.Interface, err)
 	}
 	t.watch = w
 	// An interface by that name now is not this try's (pppd would take
 	// the next unit): most likely a dialer left by a run that crashed.
-	if ok, err := interfaceExists(cfg.Interface); err != nil || ok {
-		return nil, StepDial, fmt.Errorf("%s exists before dialing (left by an earlier run?): %v", cfg.Interface, err)
+	held, err := w.present()
+	if err != nil {
+		return nil, StepDial, fmt.Errorf("look for %s before dialing: %w", cfg.Interface, err)
+	}
+	if held {
+		return nil, StepDial, fmt.Errorf("%s exists before dialing (left by an earlier run?)", cfg.Interface)
 	}
 
 	// The intent first: a crash from here on leaves a journal that names
 	// what to look for.
 	t.leftover.Dialer = &Process{Cmdline: cfg.UpCommand}
 	if err := t.record(); err != nil {
+		t.leftover.Dialer = nil
 		return nil, StepDial, err
 	}
 	log.Info("link: starting dialer", "command", loggableArgv(cfg.UpCommand))
@@ -466,12 +380,7 @@ func (t *try) up(ctx context.Context) (*Path, string, error) {
 		return nil, StepDial, fmt.Errorf("start %s: %w", cfg.UpCommand[0], err)
 	}
 	t.dialer = d
-	start, _, _, err := processIdentity(d.pid())
-	if err != nil {
-		// It may already have exited; record what is known.
-		log.Warn("link: reading dialer start time", "err", err)
-	}
-	t.leftover.Dialer = &Process{PID: d.pid(), StartTime: start, Cmdline: cfg.UpCommand}
+	t.leftover.Dialer = &Process{PID: d.pid(), StartTime: l.startTime(d.pid()), Cmdline: cfg.UpCommand}
 	if err := t.record(); err != nil {
 		return nil, StepDial, err
 	}
@@ -487,37 +396,19 @@ func (t *try) up(ctx context.Context) (*Path, string, error) {
 
 	pctx, cancel := context.WithTimeout(ctx, cfg.ProbeTimeout)
 	defer cancel()
-	bound := boundDialer(info)
-	servers, err := l.dnsServers()
-	if err != nil {
-		return nil, StepResolve, err
-	}
-	bound.Resolver = boundResolver(bound, servers)
+	bound := l.os.dialer(info)
+	servers := l.dnsServers()
+	bound.Resolver = boundResolver(bound, servers, l.dnsPort)
 	host, port, _ := splitJumpHost(cfg.JumpHost)
 	jumpIP, err := resolve4(pctx, bound.Resolver, host)
 	if err != nil {
 		return nil, StepResolve, err
 	}
-	jumpAddr := netip.AddrPortFrom(jumpIP, uint16(port)).String()
+	jump := netip.AddrPortFrom(jumpIP, uint16(port))
 
 	if cfg.PinRoute {
-		t.leftover.Routes = append(t.leftover.Routes, HostRoute{Dst: jumpIP.String(), Interface: info.name})
-		if err := t.record(); err != nil {
+		if err := t.pinRoute(jumpIP, log); err != nil {
 			return nil, StepRoute, err
-		}
-		added, err := addHostRoute(jumpIP, info)
-		if err != nil {
-			return nil, StepRoute, fmt.Errorf("host route to %s via %s: %w", jumpIP, info.name, err)
-		}
-		if added {
-			t.routes = append(t.routes, jumpIP)
-			log.Info("link: host route installed", "dst", jumpIP)
-		} else {
-			// Already there via the link (the dialer's own): not ours to remove.
-			t.leftover.Routes = t.leftover.Routes[:len(t.leftover.Routes)-1]
-			if err := t.record(); err != nil {
-				return nil, StepRoute, err
-			}
 		}
 	}
 
@@ -525,9 +416,9 @@ func (t *try) up(ctx context.Context) (*Path, string, error) {
 	// Without a pinned route the dialer's ip-up script may still be adding
 	// its own, so a wrong answer is asked again on each routing change
 	// for a moment.
-	via, err := routeInterface(jumpIP)
+	via, err := l.os.routeVia(jumpIP)
 	if err == nil && via != info.name && !cfg.PinRoute {
-		via, err = awaitRoute(pctx, jumpIP, info.name, cfg.RouteSettle)
+		via, err = l.awaitRoute(pctx, jumpIP, info.name)
 	}
 	if err != nil {
 		return nil, StepCheck, fmt.Errorf("route to %s: %w", jumpIP, err)
@@ -536,50 +427,76 @@ func (t *try) up(ctx context.Context) (*Path, string, error) {
 		return nil, StepCheck, fmt.Errorf("kernel routes %s via %s, not %s", jumpIP, via, info.name)
 	}
 
-	conn, err := bound.DialContext(pctx, "tcp4", jumpAddr)
+	conn, err := bound.DialContext(pctx, "tcp4", jump.String())
 	if err != nil {
-		return nil, StepProbe, fmt.Errorf("connect %s via %s: %w", jumpAddr, info.name, err)
+		return nil, StepProbe, fmt.Errorf("connect %s via %s: %w", jump, info.name, err)
 	}
 	src := conn.LocalAddr().(*net.TCPAddr).AddrPort().Addr().Unmap()
 	conn.Close()
 	if src != info.local {
-		return nil, StepProbe, fmt.Errorf("connect %s went out from %s, not %s's %s", jumpAddr, src, info.name, info.local)
+		return nil, StepProbe, fmt.Errorf("connect %s went out from %s, not %s's %s", jump, src, info.name, info.local)
 	}
-	log.Info("link: path proven", "jump", jumpAddr, "via", via, "source", src)
+	log.Info("link: path proven", "jump", jump, "via", via, "source", src)
+	return newPath(t, bound, jump), "", nil
+}
 
-	s := &Path{
-		Interface: info.name,
-		LocalIP:   info.local,
-		PeerIP:    info.peer,
-		JumpIP:    jumpIP,
-		JumpAddr:  jumpAddr,
-		DNS:       servers,
-		Dialer:    bound,
-		DialerPID: d.pid(),
-		t:         t,
-		done:      make(chan struct{}),
-		stopping:  make(chan struct{}),
-		monitor:   make(chan struct{}),
+// pinRoute records, then installs the host route to dst via the link.
+func (t *try) pinRoute(dst netip.Addr, log *slog.Logger) error {
+	l := t.link
+	t.leftover.Routes = append(t.leftover.Routes, Route{Destination: dst.String(), Interface: t.info.name})
+	if err := t.record(); err != nil {
+		return err
 	}
-	go s.watch()
-	return s, "", nil
+	added, err := l.os.addRoute(dst, t.info)
+	if err != nil {
+		return fmt.Errorf("host route to %s via %s: %w", dst, t.info.name, err)
+	}
+	if !added {
+		// Already there via the link (the dialer's own): not ours to remove.
+		t.leftover.Routes = t.leftover.Routes[:len(t.leftover.Routes)-1]
+		return t.record()
+	}
+	t.routes = append(t.routes, dst)
+	log.Info("link: host route installed", "dst", dst)
+	return nil
+}
+
+// startTime is pid's start time, empty if it cannot be read (the process
+// may have exited already): then a crash leaves a dialer that cannot be
+// told from a process that reused its PID, and it is not stopped.
+func (l *Link) startTime(pid int) string {
+	procs, err := l.os.processes()
+	if err == nil {
+		for _, p := range procs {
+			if p.pid == pid {
+				return p.start
+			}
+		}
+		err = errors.New("not listed")
+	}
+	l.log.Warn("link: reading the dialer's start time", "pid", pid, "err", err)
+	return ""
 }
 
 // teardown undoes what the try brought up, in reverse: host routes, dialer,
-// interface; then the journal and the AfterDown hook.
+// interface; then the journal. What it could not undo stays recorded and
+// is the link's to clean up before the next dial.
 func (t *try) teardown(ctx context.Context) error {
 	l := t.link
 	var errs []error
+	var kept []netip.Addr
 	for _, dst := range t.routes {
-		if err := delHostRoute(dst, t.info); err != nil {
-			errs = append(errs, fmt.Errorf("remove host route to %s: %w", dst, err))
-		} else {
-			l.log.Info("link: host route removed", "dst", dst)
+		if err := l.os.delRoute(dst, t.info.name); err != nil {
+			errs = append(errs, fmt.Errorf("remove host route to %s via %s: %w", dst, t.info.name, err))
+			kept = append(kept, dst)
+			continue
 		}
+		l.log.Info("link: host route removed", "dst", dst)
 	}
-	t.routes = nil
-	if len(errs) == 0 {
-		t.leftover.Routes = nil
+	t.routes = kept
+	t.leftover.Routes = nil
+	for _, dst := range kept {
+		t.leftover.Routes = append(t.leftover.Routes, Route{Destination: dst.String(), Interface: t.info.name})
 	}
 	if t.dialer != nil {
 		if err := t.dialer.stop(ctx, l.cfg.StopGrace); err != nil {
@@ -588,14 +505,14 @@ func (t *try) teardown(ctx context.Context) error {
 			l.log.Info("link: dialer stopped", "status", t.dialer.status())
 			t.leftover.Dialer = nil
 		}
-	} else {
-		t.leftover.Dialer = nil
 	}
+	ifaceLeft := ""
 	if t.watch != nil {
 		// Only an interface this try's dialer made is waited for.
 		if t.dialer != nil {
 			if err := t.watch.waitGone(ctx); err != nil {
 				errs = append(errs, fmt.Errorf("wait for %s to go: %w", l.cfg.Interface, err))
+				ifaceLeft = l.cfg.Interface
 			}
 		}
 		t.watch.close()
@@ -604,88 +521,44 @@ func (t *try) teardown(ctx context.Context) error {
 	if err := t.record(); err != nil {
 		errs = append(errs, err)
 	}
-	if t.hooked && l.hooks.AfterDown != nil {
-		t.hooked = false
-		l.hooks.AfterDown(ctx)
+	err := errors.Join(errs...)
+	if serr := l.settle(t.leftover.clone(), ifaceLeft, err); serr != nil {
+		err = errors.Join(err, serr)
 	}
-	if err := errors.Join(errs...); err != nil {
+	if err != nil {
 		return fmt.Errorf("link: down: %w", err)
 	}
 	return nil
 }
 
-func (l *Link) dnsServers() ([]netip.Addr, error) {
+// dnsServers are the configured servers, else those the dialer wrote.
+func (l *Link) dnsServers() []netip.Addr {
 	if len(l.cfg.DNS) > 0 {
-		return l.cfg.DNS, nil
+		return l.cfg.DNS
 	}
 	b, err := os.ReadFile(l.cfg.ResolvConf)
 	if err != nil {
 		// An IP-literal jump host needs no DNS; other names fail at look-up.
 		l.log.Info("link: no DNS servers from the dialer", "err", err)
-		return nil, nil
+		return nil
 	}
-	return parseResolvConf(b), nil
-}
-
-// boundResolver asks servers, in turn, over sockets from d (bound to the
-// link), whatever /etc/resolv.conf says.
-func boundResolver(d *net.Dialer, servers []netip.Addr) *net.Resolver {
-	servers = append([]netip.Addr(nil), servers...)
-	var next atomic.Uint32
-	return &net.Resolver{
-		PreferGo: true,
-		Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			if len(servers) == 0 {
-				return nil, errors.New("no DNS servers for the link")
-			}
-			s := servers[int(next.Add(1)-1)%len(servers)]
-			plain := &net.Dialer{Control: d.Control}
-			// A local address (FreeBSD's binding) must match the network.
-			if a, ok := d.LocalAddr.(*net.TCPAddr); ok {
-				if strings.HasPrefix(network, "udp") {
-					plain.LocalAddr = &net.UDPAddr{IP: a.IP}
-				} else {
-					plain.LocalAddr = a
-				}
-			}
-			return plain.DialContext(ctx, network, netip.AddrPortFrom(s, 53).String())
-		},
-	}
-}
-
-func resolve4(ctx context.Context, r *net.Resolver, host string) (netip.Addr, error) {
-	if a, err := netip.ParseAddr(host); err == nil {
-		if !a.Unmap().Is4() {
-			return netip.Addr{}, fmt.Errorf("jump host %s: not IPv4", host)
-		}
-		return a.Unmap(), nil
-	}
-	addrs, err := r.LookupNetIP(ctx, "ip4", host)
-	if err != nil {
-		return netip.Addr{}, fmt.Errorf("look up %s: %w", host, err)
-	}
-	for _, a := range addrs {
-		if a.Unmap().Is4() {
-			return a.Unmap(), nil
-		}
-	}
-	return netip.Addr{}, fmt.Errorf("look up %s: no IPv4 address", host)
+	return parseResolvConf(b)
 }
 
 // awaitRoute asks the kernel again which interface routes dst, after every
-// change of the routing table, until it says want or settle has passed.
-// It returns the last answer.
-func awaitRoute(ctx context.Context, dst netip.Addr, want string, settle time.Duration) (string, error) {
-	changes, stop, err := routeChanges()
+// change of the routing table, until it says want or RouteSettle has
+// passed. It returns the last answer.
+func (l *Link) awaitRoute(ctx context.Context, dst netip.Addr, want string) (string, error) {
+	changes, stop, err := l.os.routeChanges()
 	if err != nil {
 		return "", fmt.Errorf("watch routes: %w", err)
 	}
 	defer stop()
-	timer := time.NewTimer(settle)
+	timer := time.NewTimer(l.cfg.RouteSettle)
 	defer timer.Stop()
 	for {
 		// Subscribed first, then asked: no change can slip between.
-		via, err := routeInterface(dst)
+		via, err := l.os.routeVia(dst)
 		if err != nil || via == want {
 			return via, err
 		}

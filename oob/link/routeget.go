@@ -20,3 +20,22 @@ func parseRouteGet(out []byte) string {
 	}
 	return ""
 }
+
+// routeAddExists reports whether a failed `route -n add` says that the
+// route is there already ("add host 203.0.113.10: gateway tun0 fib 0:
+// route already in table").
+func routeAddExists(out []byte) bool {
+	return bytes.Contains(out, []byte("route already in table"))
+}
+
+// routeDeleteGone reports whether a failed `route -n delete` says that
+// there is nothing to delete: the route is not in the table, or its
+// interface is gone, and the route with it.
+func routeDeleteGone(out []byte) bool {
+	for _, s := range []string{"not in table", "route has not been found", "does not exist"} {
+		if bytes.Contains(out, []byte(s)) {
+			return true
+		}
+	}
+	return false
+}

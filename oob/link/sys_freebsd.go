@@ -3,7 +3,7 @@
 package link
 
 import (
-	"context"
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -14,164 +14,70 @@ import (
 	"time"
 )
 
-// On FreeBSD the interface is watched by looking at it (getifaddrs) every
-// pollInterval: no netlink library there, and a quarter second is nothing
-// next to a PPP negotiation. The routing socket could replace it.
+// freebsdOS is osLink over the base system's tools: ifconfig(8),
+// route(8), netstat(1) and ps(1). Only the running of them is here; what
+// their output means is read in files that build and are tested on every
+// OS, against fixtures made from FreeBSD's sources (testdata/freebsd).
+type freebsdOS struct{}
+
+func newOSLink() osLink { return freebsdOS{} }
+
+// pollInterval is how often the interface is looked at: no notifications
+// the link can use, and a quarter second is nothing next to a PPP
+// negotiation.
 const pollInterval = 250 * time.Millisecond
 
-// DefaultInterface is the interface ppp -foreground makes first (tun(4)).
-const DefaultInterface = "tun0"
-
-type pollWatch struct {
-	name     string
-	stop     chan struct{}
-	goneCh   chan struct{}
-	readyIdx chan int
-	loopDone chan struct{}
+// run runs a base-system tool with a fixed environment and returns its
+// standard output and error.
+func run(name string, args ...string) (stdout, stderr []byte, err error) {
+	cmd := exec.Command(name, args...)
+	cmd.Env = toolEnv()
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err = cmd.Run()
+	return out.Bytes(), errb.Bytes(), err
 }
 
-func watchInterface(name string) (ifaceWatch, error) {
-	w := &pollWatch{
-		name:     name,
-		stop:     make(chan struct{}),
-		goneCh:   make(chan struct{}),
-		readyIdx: make(chan int),
-		loopDone: make(chan struct{}),
-	}
-	go w.loop()
-	return w, nil
+func (freebsdOS) watch(name string) (ifaceWatch, error) {
+	return newPollWatch(name, pollInterval, inspectIfconfig), nil
 }
 
-// loop closes goneCh once the ready interface has disappeared.
-func (w *pollWatch) loop() {
-	defer close(w.loopDone)
-	var index int
-	select {
-	case index = <-w.readyIdx:
-	case <-w.stop:
-		return
-	}
-	tick := time.NewTicker(pollInterval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-tick.C:
-			if ifi, err := net.InterfaceByName(w.name); err != nil || ifi.Index != index {
-				close(w.goneCh)
-				return
-			}
-		case <-w.stop:
-			return
-		}
-	}
-}
-
-func (w *pollWatch) ready(ctx context.Context, exited <-chan struct{}) (linkInfo, error) {
-	tick := time.NewTicker(pollInterval)
-	defer tick.Stop()
-	for {
-		if info, ok := inspect(w.name); ok {
-			select {
-			case w.readyIdx <- info.index:
-			case <-w.loopDone:
-			}
-			return info, nil
-		}
-		select {
-		case <-tick.C:
-		case <-exited:
-			return linkInfo{}, fmt.Errorf("dialer exited before %s was up with an IPv4 address", w.name)
-		case <-ctx.Done():
-			return linkInfo{}, fmt.Errorf("%s not up with an IPv4 address: %w", w.name, ctx.Err())
-		}
-	}
-}
-
-func (w *pollWatch) gone() <-chan struct{} { return w.goneCh }
-
-func (w *pollWatch) lastCounts() (Counters, bool) { return Counters{}, false }
-
-func (w *pollWatch) waitGone(ctx context.Context) error {
-	tick := time.NewTicker(pollInterval)
-	defer tick.Stop()
-	for {
-		if ok, _ := interfaceExists(w.name); !ok {
-			return nil
-		}
-		select {
-		case <-tick.C:
-		case <-ctx.Done():
-			return fmt.Errorf("%s still exists: %w", w.name, ctx.Err())
-		}
-	}
-}
-
-func (w *pollWatch) close() {
-	select {
-	case <-w.stop:
-	default:
-		close(w.stop)
-	}
-	<-w.loopDone
-}
-
-func inspect(name string) (linkInfo, bool) {
-	ifi, err := net.InterfaceByName(name)
-	if err != nil || ifi.Flags&net.FlagUp == 0 || ifi.Flags&net.FlagRunning == 0 {
-		return linkInfo{}, false
-	}
-	addrs, err := ifi.Addrs()
+func inspectIfconfig(name string) (ifaceState, error) {
+	out, errb, err := run("ifconfig", name)
 	if err != nil {
-		return linkInfo{}, false
+		if ifconfigMissing(errb) {
+			return ifaceState{}, nil
+		}
+		return ifaceState{}, fmt.Errorf("ifconfig %s: %w: %s", name, err, strings.TrimSpace(string(errb)))
 	}
-	for _, a := range addrs {
-		if n, ok := a.(*net.IPNet); ok {
-			if ip, ok := netip.AddrFromSlice(n.IP.To4()); ok {
-				return linkInfo{name: name, index: ifi.Index, local: ip}, true
-			}
+	return parseIfconfig(name, out)
+}
+
+func (o freebsdOS) addRoute(dst netip.Addr, li linkInfo) (bool, error) {
+	out, errb, err := run("route", "-n", "add", "-host", dst.String(), "-interface", li.name)
+	if err == nil {
+		return true, nil
+	}
+	if routeAddExists(out) {
+		if via, gerr := o.routeVia(dst); gerr == nil && via == li.name {
+			return false, nil
 		}
 	}
-	return linkInfo{}, false
+	return false, fmt.Errorf("route add: %w: %s", err, strings.TrimSpace(string(out)+" "+string(errb)))
 }
 
-func interfaceExists(name string) (bool, error) {
-	_, err := net.InterfaceByName(name)
-	return err == nil, nil
-}
-
-func addHostRoute(dst netip.Addr, li linkInfo) (bool, error) {
-	out, err := exec.Command("route", "-n", "add", "-host", dst.String(), "-interface", li.name).CombinedOutput()
-	if err != nil {
-		if strings.Contains(string(out), "File exists") {
-			if via, gerr := routeInterface(dst); gerr == nil && via == li.name {
-				return false, nil
-			}
-		}
-		return false, fmt.Errorf("route add: %w: %s", err, strings.TrimSpace(string(out)))
+func (freebsdOS) delRoute(dst netip.Addr, ifname string) error {
+	out, errb, err := run("route", "-n", "delete", "-host", dst.String(), "-interface", ifname)
+	if err == nil || routeDeleteGone(append(out, errb...)) {
+		return nil
 	}
-	return true, nil
+	return fmt.Errorf("route delete: %w: %s", err, strings.TrimSpace(string(out)+" "+string(errb)))
 }
 
-func delHostRoute(dst netip.Addr, li linkInfo) error { return delHostRouteByName(dst, li.name) }
-
-func delHostRouteByName(dst netip.Addr, ifname string) error {
-	out, err := exec.Command("route", "-n", "delete", "-host", dst.String(), "-interface", ifname).CombinedOutput()
+func (freebsdOS) routeVia(dst netip.Addr) (string, error) {
+	out, errb, err := run("route", "-n", "get", dst.String())
 	if err != nil {
-		s := string(out)
-		if strings.Contains(s, "not in table") || strings.Contains(s, "No such process") || strings.Contains(s, "bad address") {
-			return nil
-		}
-		return fmt.Errorf("route delete: %w: %s", err, strings.TrimSpace(s))
-	}
-	return nil
-}
-
-// routeInterface asks the kernel (`route -n get`) which interface it would
-// use for dst, without naming an interface.
-func routeInterface(dst netip.Addr) (string, error) {
-	out, err := exec.Command("route", "-n", "get", dst.String()).CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("route get: %w: %s", err, strings.TrimSpace(string(out)))
+		return "", fmt.Errorf("route get: %w: %s", err, strings.TrimSpace(string(errb)))
 	}
 	ifname := parseRouteGet(out)
 	if ifname == "" {
@@ -180,51 +86,51 @@ func routeInterface(dst netip.Addr) (string, error) {
 	return ifname, nil
 }
 
-// boundDialer binds to the link's local address. FreeBSD has no
-// SO_BINDTODEVICE; the host route (or the dialer's own) must send the jump
-// host via the link, which the route check proves.
-func boundDialer(li linkInfo) *net.Dialer {
-	return &net.Dialer{LocalAddr: &net.TCPAddr{IP: li.local.AsSlice()}}
+func (freebsdOS) routeChanges() (<-chan struct{}, func(), error) {
+	ch, stop := pollChanges(pollInterval)
+	return ch, stop, nil
 }
 
-func readCounters(li linkInfo) (Counters, error) {
-	b, err := syscall.RouteRIB(syscall.NET_RT_IFLIST, li.index)
+// dialer binds the link's local address: FreeBSD has no SO_BINDTODEVICE.
+func (freebsdOS) dialer(li linkInfo) *net.Dialer { return boundDialer(li, nil) }
+
+func (freebsdOS) counters(li linkInfo) (byteCounts, error) {
+	out, errb, err := run("netstat", "--libxo", "json", "-I", li.name, "-b", "-n")
 	if err != nil {
-		return Counters{}, err
+		return byteCounts{}, fmt.Errorf("netstat -I %s: %w: %s", li.name, err, strings.TrimSpace(string(errb)))
 	}
-	msgs, err := syscall.ParseRoutingMessage(b)
-	if err != nil {
-		return Counters{}, err
-	}
-	for _, m := range msgs {
-		if im, ok := m.(*syscall.InterfaceMessage); ok && int(im.Header.Index) == li.index {
-			return Counters{RxBytes: uint64(im.Header.Data.Ibytes), TxBytes: uint64(im.Header.Data.Obytes)}, nil
-		}
-	}
-	return Counters{}, errors.New("interface not in routing table dump")
+	return parseNetstat(li.name, out)
 }
 
-// routeChanges signals every 250ms until stop: FreeBSD's routing socket
-// would tell changes as they happen, but a short poll is enough for the
-// few seconds an ip-up script takes.
-func routeChanges() (<-chan struct{}, func(), error) {
-	t := time.NewTicker(250 * time.Millisecond)
-	out := make(chan struct{}, 1)
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		for {
-			select {
-			case <-t.C:
-				select {
-				case out <- struct{}{}:
-				default:
-				}
-			case <-done:
-				return
-			}
+func (freebsdOS) processes() ([]procInfo, error) {
+	out, errb, err := run("ps", psArgs()...)
+	if err != nil {
+		return nil, fmt.Errorf("ps: %w: %s", err, strings.TrimSpace(string(errb)))
+	}
+	return parsePS(out)
+}
+
+// signalGroup checks lead with ps(1) just before signalling. There is no
+// pidfd to pin it: a PID reused in the instant between is not excluded.
+func (o freebsdOS) signalGroup(pgid int, lead *procInfo, sig syscall.Signal) (bool, error) {
+	if lead != nil {
+		procs, err := o.processes()
+		if err != nil {
+			return false, err
 		}
-	}()
-	return out, func() { t.Stop(); close(done); <-finished }, nil
+		alive := false
+		for _, p := range procs {
+			alive = alive || (p.pid == lead.pid && p.start == lead.start && !p.zombie)
+		}
+		if !alive {
+			return false, nil
+		}
+		if err := syscall.Kill(lead.pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+			return false, err
+		}
+	}
+	if err := syscall.Kill(-pgid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return true, err
+	}
+	return true, nil
 }

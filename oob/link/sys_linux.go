@@ -6,8 +6,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/netip"
+	"os"
+	"strconv"
+	"sync"
 	"sync/atomic"
 	"syscall"
 
@@ -15,28 +19,31 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// DefaultInterface is the interface pppd makes first.
-const DefaultInterface = "ppp0"
+// linuxOS is osLink over rtnetlink (github.com/vishvananda/netlink), /proc
+// and pidfds.
+type linuxOS struct{}
+
+func newOSLink() osLink { return linuxOS{} }
 
 // netlinkWatch is ifaceWatch over rtnetlink multicast groups. The
-// subscriptions are opened before the dialer starts, so no change is missed;
-// every notification triggers a fresh look at the interface.
+// subscriptions are opened before the dialer starts, so no change is
+// missed; every notification triggers a fresh look at the interface.
 type netlinkWatch struct {
 	name     string
-	done     chan struct{}
+	done     chan struct{} // closed by close: the library then ends its goroutines
 	links    chan netlink.LinkUpdate
 	addrs    chan netlink.AddrUpdate
 	changed  chan struct{} // one token per batch of notifications
-	goneCh   chan struct{}
-	final    atomic.Pointer[Counters] // set from the deletion notice
-	index    int
-	loopDone chan struct{}
-	readyIdx chan int
+	goneCh   chan struct{} // closed by loop on the ready interface's deletion
+	readyIdx chan int      // ready hands the interface's index to loop
+	loopDone chan struct{} // closed when loop has returned: both channels closed
+	final    atomic.Pointer[byteCounts]
+	once     sync.Once // guards the closing of done
 }
 
 var errWatchEnded = errors.New("netlink notifications ended")
 
-func watchInterface(name string) (ifaceWatch, error) {
+func (linuxOS) watch(name string) (ifaceWatch, error) {
 	w := &netlinkWatch{
 		name:     name,
 		done:     make(chan struct{}),
@@ -53,7 +60,7 @@ func watchInterface(name string) (ifaceWatch, error) {
 	}
 	if err := netlink.AddrSubscribeWithOptions(w.addrs, w.done, netlink.AddrSubscribeOptions{}); err != nil {
 		close(w.done)
-		for range w.links {
+		for range w.links { // until the library's reader has ended
 		}
 		return nil, fmt.Errorf("subscribe to addresses: %w", err)
 	}
@@ -62,7 +69,9 @@ func watchInterface(name string) (ifaceWatch, error) {
 }
 
 // loop turns notifications into wake-ups, and notices the ready interface's
-// deletion. It drains both channels until the library closes them.
+// deletion. It drains both channels until the library closes them, which
+// its readers do as they end (once done is closed), so that close, which
+// waits for loop, returns only after them.
 func (w *netlinkWatch) loop() {
 	defer close(w.loopDone)
 	links, addrs := w.links, w.addrs
@@ -80,7 +89,7 @@ func (w *netlinkWatch) loop() {
 				// The deletion notice carries the device's last counters:
 				// the only record of the bytes once it is gone.
 				if st := u.Link.Attrs().Statistics; st != nil {
-					w.final.Store(&Counters{RxBytes: st.RxBytes, TxBytes: st.TxBytes})
+					w.final.Store(&byteCounts{RxBytes: st.RxBytes, TxBytes: st.TxBytes})
 				}
 				close(w.goneCh)
 				index = 0
@@ -101,6 +110,15 @@ func (w *netlinkWatch) poke() {
 	case w.changed <- struct{}{}:
 	default:
 	}
+}
+
+func (w *netlinkWatch) present() (bool, error) {
+	_, err := netlink.LinkByName(w.name)
+	var nf netlink.LinkNotFoundError
+	if errors.As(err, &nf) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 func (w *netlinkWatch) ready(ctx context.Context, exited <-chan struct{}) (linkInfo, error) {
@@ -137,22 +155,21 @@ func (w *netlinkWatch) ready(ctx context.Context, exited <-chan struct{}) (linkI
 
 func (w *netlinkWatch) gone() <-chan struct{} { return w.goneCh }
 
-func (w *netlinkWatch) lastCounts() (Counters, bool) {
+func (w *netlinkWatch) lastCounts() (byteCounts, bool) {
 	if c := w.final.Load(); c != nil {
 		return *c, true
 	}
-	return Counters{}, false
+	return byteCounts{}, false
 }
 
 func (w *netlinkWatch) waitGone(ctx context.Context) error {
 	for {
-		_, err := netlink.LinkByName(w.name)
-		var nf netlink.LinkNotFoundError
-		if errors.As(err, &nf) {
-			return nil
-		}
+		held, err := w.present()
 		if err != nil {
 			return err
+		}
+		if !held {
+			return nil
 		}
 		select {
 		case <-w.changed:
@@ -165,11 +182,7 @@ func (w *netlinkWatch) waitGone(ctx context.Context) error {
 }
 
 func (w *netlinkWatch) close() {
-	select {
-	case <-w.done:
-	default:
-		close(w.done)
-	}
+	w.once.Do(func() { close(w.done) })
 	<-w.loopDone
 }
 
@@ -216,9 +229,7 @@ func hostRoute(dst netip.Addr, index int) *netlink.Route {
 	}
 }
 
-// addHostRoute adds dst/32 via the interface. added is false when a route
-// to dst/32 via that interface already existed.
-func addHostRoute(dst netip.Addr, li linkInfo) (added bool, err error) {
+func (linuxOS) addRoute(dst netip.Addr, li linkInfo) (added bool, err error) {
 	err = netlink.RouteAdd(hostRoute(dst, li.index))
 	if errors.Is(err, unix.EEXIST) {
 		rs, lerr := netlink.RouteListFiltered(netlink.FAMILY_V4, hostRoute(dst, li.index), netlink.RT_FILTER_DST|netlink.RT_FILTER_OIF)
@@ -230,18 +241,7 @@ func addHostRoute(dst netip.Addr, li linkInfo) (added bool, err error) {
 	return err == nil, err
 }
 
-// delHostRoute removes dst/32 via the interface; a route already gone (it
-// goes with its interface) is not an error.
-func delHostRoute(dst netip.Addr, li linkInfo) error {
-	err := netlink.RouteDel(hostRoute(dst, li.index))
-	if err == nil || errors.Is(err, unix.ESRCH) || errors.Is(err, unix.ENODEV) {
-		return nil
-	}
-	return err
-}
-
-// delHostRouteByName is delHostRoute for Cleanup, which knows only names.
-func delHostRouteByName(dst netip.Addr, ifname string) error {
+func (linuxOS) delRoute(dst netip.Addr, ifname string) error {
 	lk, err := netlink.LinkByName(ifname)
 	var nf netlink.LinkNotFoundError
 	if errors.As(err, &nf) {
@@ -250,18 +250,20 @@ func delHostRouteByName(dst netip.Addr, ifname string) error {
 	if err != nil {
 		return err
 	}
-	return delHostRoute(dst, linkInfo{name: ifname, index: lk.Attrs().Index})
+	err = netlink.RouteDel(hostRoute(dst, lk.Attrs().Index))
+	if err == nil || errors.Is(err, unix.ESRCH) || errors.Is(err, unix.ENODEV) {
+		return nil
+	}
+	return err
 }
 
-// routeInterface asks the kernel which interface it would send to dst
-// through, like `ip route get`, deliberately without naming an interface.
-func routeInterface(dst netip.Addr) (string, error) {
+func (linuxOS) routeVia(dst netip.Addr) (string, error) {
 	rs, err := netlink.RouteGet(dst.AsSlice())
 	if err != nil {
 		return "", err
 	}
 	if len(rs) == 0 {
-		return "", fmt.Errorf("no route")
+		return "", errors.New("no route")
 	}
 	lk, err := netlink.LinkByIndex(rs[0].LinkIndex)
 	if err != nil {
@@ -270,49 +272,10 @@ func routeInterface(dst netip.Addr) (string, error) {
 	return lk.Attrs().Name, nil
 }
 
-// boundDialer binds every socket to the interface with SO_BINDTODEVICE,
-// which, unlike binding the local address, forces the egress interface.
-func boundDialer(li linkInfo) *net.Dialer {
-	name := li.name
-	return &net.Dialer{
-		Control: func(_, _ string, c syscall.RawConn) error {
-			var serr error
-			if err := c.Control(func(fd uintptr) {
-				serr = unix.BindToDevice(int(fd), name)
-			}); err != nil {
-				return err
-			}
-			if serr != nil {
-				return fmt.Errorf("bind to %s: %w", name, serr)
-			}
-			return nil
-		},
-	}
-}
-
-func readCounters(li linkInfo) (Counters, error) {
-	lk, err := netlink.LinkByIndex(li.index)
-	if err != nil {
-		return Counters{}, err
-	}
-	st := lk.Attrs().Statistics
-	if st == nil {
-		return Counters{}, errors.New("no statistics")
-	}
-	return Counters{RxBytes: st.RxBytes, TxBytes: st.TxBytes}, nil
-}
-
-func interfaceExists(name string) (bool, error) {
-	_, err := netlink.LinkByName(name)
-	var nf netlink.LinkNotFoundError
-	if errors.As(err, &nf) {
-		return false, nil
-	}
-	return err == nil, err
-}
-
-// routeChanges signals every change of the routing table until stop.
-func routeChanges() (<-chan struct{}, func(), error) {
+// routeChanges signals every change of the routing table until stop,
+// which waits until the library has closed updates, as its reader does
+// when it ends.
+func (linuxOS) routeChanges() (<-chan struct{}, func(), error) {
 	updates := make(chan netlink.RouteUpdate, 16)
 	done := make(chan struct{})
 	if err := netlink.RouteSubscribe(updates, done); err != nil {
@@ -322,12 +285,96 @@ func routeChanges() (<-chan struct{}, func(), error) {
 	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
-		for range updates { // closed by netlink once done is closed
+		for range updates {
 			select {
 			case out <- struct{}{}:
 			default:
 			}
 		}
 	}()
-	return out, func() { close(done); <-finished }, nil
+	var once sync.Once
+	return out, func() { once.Do(func() { close(done) }); <-finished }, nil
+}
+
+// dialer binds sockets to the interface with SO_BINDTODEVICE (needs
+// CAP_NET_RAW).
+func (linuxOS) dialer(li linkInfo) *net.Dialer {
+	return boundDialer(li, func(fd uintptr, ifname string) error { return unix.BindToDevice(int(fd), ifname) })
+}
+
+func (linuxOS) counters(li linkInfo) (byteCounts, error) {
+	lk, err := netlink.LinkByIndex(li.index)
+	if err != nil {
+		return byteCounts{}, err
+	}
+	st := lk.Attrs().Statistics
+	if st == nil {
+		return byteCounts{}, errors.New("no statistics")
+	}
+	return byteCounts{RxBytes: st.RxBytes, TxBytes: st.TxBytes}, nil
+}
+
+func (linuxOS) processes() ([]procInfo, error) {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, err
+	}
+	var out []procInfo
+	for _, e := range ents {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		st, err := readStat(e.Name())
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH) {
+			continue // exited meanwhile
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, st.info())
+	}
+	return out, nil
+}
+
+func readStat(pid string) (procStat, error) {
+	b, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return procStat{}, err
+	}
+	st, err := parseStat(b)
+	if err != nil {
+		return procStat{}, fmt.Errorf("/proc/%s/stat: %w", pid, err)
+	}
+	return st, nil
+}
+
+// signalGroup signals lead through a pidfd, which pins the process between
+// the identity check and the signal: a PID reused meanwhile is never
+// signalled.
+func (linuxOS) signalGroup(pgid int, lead *procInfo, sig syscall.Signal) (bool, error) {
+	if lead == nil {
+		if err := unix.Kill(-pgid, sig); err != nil && !errors.Is(err, unix.ESRCH) {
+			return false, err
+		}
+		return true, nil
+	}
+	fd, err := unix.PidfdOpen(lead.pid, 0)
+	if errors.Is(err, unix.ESRCH) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("pidfd_open: %w", err)
+	}
+	defer unix.Close(fd)
+	st, err := readStat(strconv.Itoa(lead.pid))
+	if err != nil || st.startTime != lead.start {
+		return false, nil
+	}
+	if err := unix.Kill(-pgid, sig); err != nil && !errors.Is(err, unix.ESRCH) {
+		return true, err
+	}
+	if err := unix.PidfdSendSignal(fd, sig, nil, 0); err != nil && !errors.Is(err, unix.ESRCH) {
+		return true, err
+	}
+	return true, nil
 }

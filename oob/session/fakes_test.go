@@ -193,13 +193,13 @@ type fakeTunnel struct {
 func (t *fakeTunnel) Forwards() []tunnel.BoundForward {
 	return []tunnel.BoundForward{{Forward: tunnel.Forward{Remote: "localhost:0", Local: "localhost:22"}, BoundPort: 40022}}
 }
-func (t *fakeTunnel) SelfCheck(ctx context.Context) error {
+func (t *fakeTunnel) SelfCheck(ctx context.Context) ([]tunnel.CheckResult, error) {
 	if t.checkFail {
 		t.ev.add("self-check failed")
-		return errors.New("no SSH banner through the forward")
+		return nil, errors.New("no SSH banner through the forward")
 	}
 	t.ev.add("self-check passed")
-	return nil
+	return nil, nil
 }
 func (t *fakeTunnel) Reconnects() int { return 2 }
 func (t *fakeTunnel) Close() error {

@@ -112,7 +112,7 @@ func (l *ladder) bringUp(dialCtx context.Context) error {
 		return &stepError{"tunnel", err}
 	}
 	l.tun = t
-	if err := t.SelfCheck(l.s.ctx); err != nil {
+	if _, err := t.SelfCheck(l.s.ctx); err != nil {
 		return &stepError{"self-check", err}
 	}
 	l.s.update(func(rep *Report) { rep.Forwards = t.Forwards() })

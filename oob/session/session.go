@@ -55,7 +55,7 @@ type Link interface {
 type Tunnel interface {
 	Forwards() []tunnel.BoundForward
 	// SelfCheck proves every forward end to end through the jump host.
-	SelfCheck(ctx context.Context) error
+	SelfCheck(ctx context.Context) ([]tunnel.CheckResult, error)
 	Reconnects() int
 	Close() error
 }

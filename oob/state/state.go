@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/oobd/oobd/modem"
+	"github.com/oobd/oobd/oob/link"
 	"github.com/oobd/oobd/tunnel"
 )
 
@@ -29,7 +30,10 @@ type State struct {
 	Session  Session   `json:"session"`
 
 	LastFailure *Failure `json:"last_failure,omitempty"`
-	LastDrill   *Drill   `json:"last_drill,omitempty"`
+	// Cleanup is a clean-up of a crashed run's leftovers that failed: it
+	// is retried before every dial, and /healthz shows it.
+	Cleanup   *link.CleanupFailure `json:"cleanup,omitempty"`
+	LastDrill *Drill               `json:"last_drill,omitempty"`
 
 	// Events are the most recent notable things, oldest first.
 	Events []Event `json:"events,omitempty"`
@@ -106,29 +110,9 @@ type Session struct {
 	Forwards    []tunnel.BoundForward `json:"forwards,omitempty"`
 	Bytes       int64                 `json:"bytes"`
 	Reconnects  int                   `json:"reconnects,omitempty"`
-	Leftovers   Leftovers             `json:"leftovers,omitzero"`
-}
-
-// Leftovers are the system changes a session makes, so a later run can
-// undo them after a crash.
-type Leftovers struct {
-	Interface string `json:"interface,omitempty"`
-	// DialerRecorded is set from the moment the dialer is about to start
-	// (its PID is 0 until it has) until it is gone.
-	DialerRecorded bool `json:"dialer_recorded,omitempty"`
-	DialerPID      int  `json:"dialer_pid,omitempty"`
-	// DialerStartTime is the process's start time as the OS reports it,
-	// to tell a reused PID apart.
-	DialerStartTime string   `json:"dialer_start_time,omitempty"`
-	DialerCmdline   []string `json:"dialer_cmdline,omitempty"`
-	Routes          []Route  `json:"routes,omitempty"`
-}
-
-// Route is a host route the session installed.
-type Route struct {
-	Destination string `json:"destination"` // e.g. "203.0.113.7/32"
-	Interface   string `json:"interface"`
-	Gateway     string `json:"gateway,omitempty"`
+	// Leftovers are what the link has up that a crashed run's successor
+	// must tear down; the link writes them through its Journal.
+	Leftovers link.Leftovers `json:"leftovers,omitzero"`
 }
 
 // Failure is the last thing that went wrong, and at which step.

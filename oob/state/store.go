@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/oobd/oobd/modem"
+	"github.com/oobd/oobd/oob/link"
 )
 
 // FileName is the state file's name in the state directory.
@@ -209,5 +210,29 @@ func (m modemMemory) Recall() modem.Remembered {
 func (m modemMemory) Remember(r modem.Remembered) error {
 	return m.s.Update(func(st *State) {
 		st.Modem.Recovery, st.Modem.RejectedPIN = r.Recovery, r.RejectedPIN
+	})
+}
+
+// LinkJournal is the link's Journal kept in the state file: what the link
+// has up (so that a crashed run's successor tears it down) and a clean-up
+// that failed.
+func (s *Store) LinkJournal() link.Journal { return linkJournal{s} }
+
+type linkJournal struct{ s *Store }
+
+func (j linkJournal) Leftovers() (link.Leftovers, error) {
+	return j.s.Snapshot().Session.Leftovers, nil
+}
+
+func (j linkJournal) Record(lo link.Leftovers) error {
+	return j.s.Update(func(st *State) { st.Session.Leftovers = lo })
+}
+
+func (j linkJournal) RecordCleanup(f *link.CleanupFailure) error {
+	return j.s.Update(func(st *State) {
+		if f != nil && st.Cleanup == nil {
+			st.AddEvent(f.FailedAt, "cleanup", "failed: "+f.Error)
+		}
+		st.Cleanup = f
 	})
 }

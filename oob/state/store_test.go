@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oobd/oobd/oob/link"
 	"github.com/oobd/oobd/tunnel"
 )
 
@@ -24,8 +25,9 @@ func TestStoreRoundTrip(t *testing.T) {
 		st.Trigger.LastStep = 42
 		st.Trigger.LockoutUntil = at.Add(time.Hour)
 		st.Session = Session{Active: true, RequestedBy: "+46701234567", Started: at, Until: at.Add(30 * time.Minute),
-			Forwards:  []tunnel.BoundForward{{Forward: tunnel.Forward{Remote: "localhost:0", Local: "localhost:22"}, BoundPort: 40001}},
-			Leftovers: Leftovers{DialerPID: 1234, DialerCmdline: []string{"pppd", "call", "oob"}, Routes: []Route{{Destination: "203.0.113.7/32", Interface: "ppp0"}}}}
+			Forwards: []tunnel.BoundForward{{Forward: tunnel.Forward{Remote: "localhost:0", Local: "localhost:22"}, BoundPort: 40001}},
+			Leftovers: link.Leftovers{Interface: "ppp0", Dialer: &link.Process{PID: 1234, StartTime: "5678", Cmdline: []string{"pppd", "call", "oob"}},
+				Routes: []link.Route{{Destination: "203.0.113.7", Interface: "ppp0"}}}}
 		st.SetFailure(at, "dial", "PPP x3: no IP")
 	})
 	if err != nil {
@@ -42,12 +44,19 @@ func TestStoreRoundTrip(t *testing.T) {
 	if !strings.Contains(string(raw), `"last_poll": "2026-11-23T21:00:00Z"`) {
 		t.Errorf("times not RFC 3339:\n%s", raw)
 	}
+	// The leftovers keep the names earlier versions wrote: a run after an
+	// upgrade still tears down what the old one left.
+	for _, name := range []string{`"dialer_recorded": true`, `"dialer_pid": 1234`, `"dialer_start_time": "5678"`, `"destination": "203.0.113.7"`} {
+		if !strings.Contains(string(raw), name) {
+			t.Errorf("state.json lacks %s:\n%s", name, raw)
+		}
+	}
 	s2, err := Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := s2.Snapshot()
-	if !got.LastPoll.Equal(at) || got.Trigger.LastStep != 42 || got.Session.Leftovers.DialerPID != 1234 ||
+	if !got.LastPoll.Equal(at) || got.Trigger.LastStep != 42 || got.Session.Leftovers.Dialer == nil || got.Session.Leftovers.Dialer.PID != 1234 ||
 		got.Session.Forwards[0].BoundPort != 40001 || got.LastFailure.Reason != "PPP x3: no IP" {
 		t.Errorf("reloaded state differs: %+v", got)
 	}
