@@ -1,6 +1,7 @@
 package modem
 
 import (
+	"bytes"
 	"encoding/hex"
 	"fmt"
 	"sort"
@@ -90,12 +91,17 @@ func decodeStored(e stored) (*tpdu.TPDU, error) {
 }
 
 // assemble decodes stored entries into messages, joining the parts of
-// concatenated messages (grouped by sender, reference and part count;
-// parts in any order). A slot that cannot be decoded becomes a binary
-// Message with Problem set, so the caller can log and delete it.
+// concatenated messages (parts in any order). Parts belong together only
+// when they agree on the sender (number and type of number), the
+// reference and its width, the part count and the alphabet; a part whose
+// number is out of range, or that differs from another with the same
+// number, stands alone with Problem set. So does a slot that cannot be
+// decoded: such messages come back binary, for the caller to log and
+// delete.
 func assemble(entries []stored) []Message {
 	type key struct {
 		sender      string
+		ton         TON
 		ref, total  int
 		is16, alpha int
 	}
@@ -111,19 +117,23 @@ func assemble(entries []stored) []Message {
 			continue
 		}
 		total, seq, ref, ok := tp.ConcatInfo()
-		if !ok || total <= 1 || seq < 1 || seq > total {
+		if !ok || total <= 1 {
 			msgs = append(msgs, single(e.index, tp))
 			continue
 		}
+		if seq < 1 || seq > total {
+			msgs = append(msgs, stray(e.index, tp, fmt.Sprintf("part %d of a %d-part text: out of range", seq, total)))
+			continue
+		}
 		a, _ := tp.Alphabet()
-		k := key{sender: tp.OA.Number(), ref: ref, total: total, is16: concat16(tp), alpha: int(a)}
+		k := key{sender: tp.OA.Number(), ton: TON(tp.OA.TypeOfNumber()), ref: ref, total: total, is16: concat16(tp), alpha: int(a)}
 		if _, seen := groups[k]; !seen {
 			order = append(order, k)
 		}
 		groups[k] = append(groups[k], part{index: e.index, tp: tp})
 	}
 	for _, k := range order {
-		msgs = append(msgs, joined(groups[k], k.total))
+		msgs = append(msgs, joined(groups[k], k.total)...)
 	}
 	sort.SliceStable(msgs, func(i, j int) bool {
 		if !msgs[i].SCTS.Equal(msgs[j].SCTS) {
@@ -158,6 +168,15 @@ func header(tp *tpdu.TPDU) Message {
 		SenderTON: TON(tp.OA.TypeOfNumber()),
 		SCTS:      tp.SCTS.Time,
 	}
+	return m
+}
+
+// stray is a part that cannot belong to any set: binary, with why.
+func stray(index int, tp *tpdu.TPDU, problem string) Message {
+	m := header(tp)
+	m.Indexes = []int{index}
+	m.Parts, m.Have, m.Complete = 1, 1, true
+	m.Encoding, m.Data, m.Problem = EncodingBinary, append([]byte(nil), tp.UD...), problem
 	return m
 }
 
@@ -210,20 +229,27 @@ func fill(m *Message, tps []*tpdu.TPDU) {
 }
 
 // joined builds one message from the stored parts of a concatenated
-// message. Duplicates (networks do deliver twice) are kept as indexes to
-// delete but decoded once.
-func joined(parts []part, total int) Message {
+// message. A part delivered twice (networks do) is kept as an index to
+// delete but decoded once; a part with the number of another but other
+// content stands alone, with Problem set.
+func joined(parts []part, total int) []Message {
 	sort.SliceStable(parts, func(i, j int) bool { return seqOf(parts[i].tp) < seqOf(parts[j].tp) })
 	var tps []*tpdu.TPDU
 	var idx []int
+	var strays []Message
 	var oldest time.Time
 	last := 0
 	for _, p := range parts {
-		idx = append(idx, p.index)
-		if s := seqOf(p.tp); s != last {
+		if s := seqOf(p.tp); s == last {
+			if !bytes.Equal(p.tp.UD, tps[len(tps)-1].UD) {
+				strays = append(strays, stray(p.index, p.tp, fmt.Sprintf("a second, different part %d of %d", s, total)))
+				continue
+			}
+		} else {
 			tps = append(tps, p.tp)
 			last = s
 		}
+		idx = append(idx, p.index)
 		if t := p.tp.SCTS.Time; oldest.IsZero() || t.Before(oldest) {
 			oldest = t
 		}
@@ -234,7 +260,7 @@ func joined(parts []part, total int) Message {
 	m.Parts, m.Have = total, len(tps)
 	m.Complete = m.Have == m.Parts
 	fill(&m, tps)
-	return m
+	return append([]Message{m}, strays...)
 }
 
 func seqOf(tp *tpdu.TPDU) int {

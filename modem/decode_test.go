@@ -278,3 +278,48 @@ func TestParseCMGL(t *testing.T) {
 		t.Errorf("problems %v, want 1 (the header without PDU)", problems)
 	}
 }
+
+// Parts join only when everything about them agrees; a part that cannot
+// belong stands alone with why, for the caller to delete and audit.
+func TestAssembleKeepsForeignPartsApart(t *testing.T) {
+	owner1 := rawDeliver(t, "+46701234567", 0x00, []byte("SECRET "), 0, 9, 2, 1, scts0)
+	owner2 := rawDeliver(t, "+46701234567", 0x00, []byte("up"), 0, 9, 2, 2, scts0)
+	// The same digits as an alphanumeric sender, same reference: not the
+	// owner's second part.
+	alpha := func() string {
+		tp, _ := tpdu.NewDeliver()
+		tp.OA = tpdu.Address{Addr: "46701234567", TOA: 0xd0}
+		tp.SCTS = tpdu.Timestamp{Time: scts0}
+		tp.SetUDH(tpdu.UserDataHeader{{ID: 0, Data: []byte{9, 2, 2}}})
+		tp.SetUD([]byte("down"))
+		return pduHex(t, tp)
+	}()
+	outOfRange := rawDeliver(t, "+46701234567", 0x00, []byte("x"), 0, 9, 2, 3, scts0)
+	conflicting := rawDeliver(t, "+46701234567", 0x00, []byte("kill"), 0, 9, 2, 2, scts0)
+	duplicate := owner2
+
+	msgs := assemble(entriesOf(1, owner1, alpha, outOfRange, owner2, conflicting, duplicate))
+	var joinedText string
+	var strays []string
+	for _, m := range msgs {
+		switch {
+		case m.Problem != "":
+			strays = append(strays, m.Problem)
+		case m.SenderTON == TONAlphanumeric:
+			if m.Complete {
+				t.Errorf("the alphanumeric part came out complete: %+v", m)
+			}
+		case m.Parts == 2:
+			joinedText = m.Text
+			if !m.Complete || len(m.Indexes) != 3 {
+				t.Errorf("the owner's text: %+v, want complete from slots 1, 4 and the duplicate 6", m)
+			}
+		}
+	}
+	if joinedText != "SECRET up" {
+		t.Errorf("joined %q, want %q", joinedText, "SECRET up")
+	}
+	if len(strays) != 2 || !strings.Contains(strays[0]+strays[1], "out of range") || !strings.Contains(strays[0]+strays[1], "different part 2") {
+		t.Errorf("strays %q, want the out-of-range part and the conflicting one", strays)
+	}
+}

@@ -729,6 +729,9 @@ func cmdCMGD(s *Simulator, c atCmd, r *reply) error {
 	if err != nil {
 		return cmsError(321)
 	}
+	// A freed slot takes what the network held for a full SIM; its +CMTI
+	// follows the reply.
+	defer func() { s.pending = append(s.pending, s.deliverQueuedLocked()...) }()
 	if flag == 0 {
 		i, err := intArg(args, 0, 0, len(s.slots)-1, -1)
 		if err != nil || i < 0 {

@@ -96,6 +96,7 @@ type config struct {
 	logger    *slog.Logger
 	without   []string
 	noURC     map[string]bool
+	queue     bool
 }
 
 // WithCapacity sets how many messages the SIM holds (default 30).
@@ -145,6 +146,11 @@ func WithoutURCs(prefixes ...string) Option {
 		}
 	}
 }
+
+// WithNetworkQueue makes texts that find the SIM full wait in the network
+// and arrive (with their +CMTI) as slots are freed, as a real network
+// retries delivery; without it they are dropped.
+func WithNetworkQueue() Option { return func(c *config) { c.queue = true } }
 
 // WithLogger logs what the simulator does (default: nothing).
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
@@ -224,6 +230,7 @@ type Simulator struct {
 	hangupWake chan struct{} // closed and replaced on each hang-up
 	asm        assembler
 	received   []string // every command received, as atCmd.String shows it
+	queued     [][]byte // parts the network holds while the SIM is full
 	cgdcont    map[int]string
 	cmds       map[string]handler
 	// line state, used only by the serve goroutine (and reset under mu)
@@ -577,16 +584,17 @@ func (s *Simulator) store(pdus [][]byte) ([]int, error) {
 	s.mu.Lock()
 	for _, p := range pdus {
 		i := s.freeSlotLocked()
-		if i < 0 {
+		switch {
+		case i < 0 && s.cfg.queue:
+			s.queued = append(s.queued, p)
+			continue
+		case i < 0:
 			s.dropped++
 			dropped++
 			continue
 		}
-		s.slots[i] = slot{used: true, stat: 0, pdu: p}
 		idx = append(idx, i)
-		if s.cnmiMode > 0 && s.cnmiMT == 1 {
-			urcs = append(urcs, fmt.Sprintf(`+CMTI: "SM",%d`, i))
-		}
+		urcs = append(urcs, s.putLocked(i, p)...)
 	}
 	s.mu.Unlock()
 	s.urc(urcs...)
@@ -595,6 +603,38 @@ func (s *Simulator) store(pdus [][]byte) ([]int, error) {
 		return idx, fmt.Errorf("%w: %d of %d parts dropped", ErrStorageFull, dropped, len(pdus))
 	}
 	return idx, nil
+}
+
+// putLocked stores p in slot i and returns its +CMTI, if asked for.
+func (s *Simulator) putLocked(i int, p []byte) []string {
+	s.slots[i] = slot{used: true, stat: 0, pdu: p}
+	if s.cnmiMode > 0 && s.cnmiMT == 1 {
+		return []string{fmt.Sprintf(`+CMTI: "SM",%d`, i)}
+	}
+	return nil
+}
+
+// deliverQueuedLocked stores what the network held, as slots allow, and
+// returns the +CMTIs to send.
+func (s *Simulator) deliverQueuedLocked() []string {
+	var urcs []string
+	for len(s.queued) > 0 {
+		i := s.freeSlotLocked()
+		if i < 0 {
+			break
+		}
+		urcs = append(urcs, s.putLocked(i, s.queued[0])...)
+		s.queued = s.queued[1:]
+	}
+	return urcs
+}
+
+// Queued is how many parts the network holds for a full SIM
+// (WithNetworkQueue).
+func (s *Simulator) Queued() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.queued)
 }
 
 func (s *Simulator) freeSlotLocked() int {

@@ -3,6 +3,7 @@ package inbox_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -89,7 +90,7 @@ type e2e struct {
 	key       []byte
 }
 
-func newE2E(t *testing.T, urc bool, schedule string) *e2e {
+func newE2E(t *testing.T, urc bool, schedule string, simOpts ...modemsim.Option) *e2e {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
@@ -133,7 +134,7 @@ tunnel:
 	}
 	e.cfg, e.key = cfg, cfg.Secrets.TOTPKey
 
-	simulator, err := modemsim.New(modemsim.WithBootQuiet(50*time.Millisecond), modemsim.WithLogger(logger))
+	simulator, err := modemsim.New(append([]modemsim.Option{modemsim.WithBootQuiet(50 * time.Millisecond), modemsim.WithLogger(logger)}, simOpts...)...)
 	if err != nil {
 		t.Fatalf("modemsim: %v", err)
 	}
@@ -346,4 +347,60 @@ func TestE2EJunk(t *testing.T) {
 	e.assertNoSecret()
 	b, _ := os.ReadFile(filepath.Join(e.cfg.StateDir, audit.FileName))
 	t.Logf("audit.log:\n%s", b)
+}
+
+// No stranger can block the inbox: a 10-slot SIM full of strangers' parts
+// of long texts that never complete, and the owner's up, which the network
+// holds until a slot frees. The up reaches the handler within two polls.
+func TestE2EStrangersCannotBlockTheInbox(t *testing.T) {
+	e := newE2E(t, true, "@every 1h", modemsim.WithCapacity(10), modemsim.WithNetworkQueue())
+	for i := 0; i < 10; i++ {
+		// Part 1 of 2 only: they would wait for ever.
+		e.deliver(fmt.Sprintf("+1555000%04d", i), strings.Repeat("spam ", 40), modemsim.WithoutParts(2))
+	}
+	if st := e.simulator.Status(); st.Used != 10 {
+		t.Fatalf("%d slots used, want the SIM full", st.Used)
+	}
+	scts := time.Now()
+	e.deliver(e2eOwner, e.text(scts, "up"), modemsim.WithSCTS(scts))
+	if e.simulator.Queued() != 1 {
+		t.Fatalf("the network holds %d parts, want the owner's text", e.simulator.Queued())
+	}
+	start := time.Now()
+	if err := e.poller.Poll(e.ctx); err != nil { // the strangers' parts go; the text comes in
+		t.Fatal(err)
+	}
+	if err := e.poller.Poll(e.ctx); err != nil { // the text is read (if the +CMTI did not already)
+		t.Fatal(err)
+	}
+	select {
+	case req := <-e.handler.got:
+		if req.Verb != trigger.VerbUp {
+			t.Fatalf("request %+v", req)
+		}
+		t.Logf("the owner's up reached the handler %v after the first poll", time.Since(start).Round(time.Millisecond))
+	default:
+		t.Fatal("the owner's up did not reach the handler within two polls")
+	}
+	strangers := 0
+	for _, r := range drain(e.audit.recs) {
+		if r.Verdict == "unknown-sender" {
+			strangers++
+		}
+	}
+	if strangers != 10 {
+		t.Errorf("%d strangers' parts audited, want 10", strangers)
+	}
+}
+
+func drain(c chan audit.Record) []audit.Record {
+	var out []audit.Record
+	for {
+		select {
+		case r := <-c:
+			out = append(out, r)
+		default:
+			return out
+		}
+	}
 }

@@ -10,6 +10,7 @@
 package inbox
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -386,7 +387,6 @@ func (p *Poller) read(ctx context.Context) ([]trigger.Request, []outgoing, error
 	if p.paused {
 		return nil, nil, ErrPaused
 	}
-	log := p.opts.logger
 	now := p.opts.now()
 	// Replies held for a session that did not take the port after all.
 	held := p.pending
@@ -403,7 +403,17 @@ func (p *Poller) read(ctx context.Context) ([]trigger.Request, []outgoing, error
 		replies = held
 		events  []state.Event
 		present = map[int]bool{}
+		waiting []modem.Message // the owner's incomplete sets, waiting for their parts
 	)
+	settle := func(m modem.Message, d trigger.Decision) {
+		events = append(events, p.settle(ctx, m, d, now))
+		if d.Reply != "" {
+			replies = append(replies, outgoing{d.Sender, d.Reply})
+		}
+		if d.Verdict == trigger.Accepted {
+			reqs = append(reqs, d.Request)
+		}
+	}
 	for _, m := range msgs {
 		for _, i := range m.Indexes {
 			present[i] = true
@@ -416,34 +426,26 @@ func (p *Poller) read(ctx context.Context) ([]trigger.Request, []outgoing, error
 			}
 			continue
 		}
-		if !m.Complete && m.Encoding != modem.EncodingBinary && !p.waitedEnough(m, now) {
+		// A stranger's part is decided (and deleted) at once; only the
+		// owner's waits for the rest of its text.
+		d := p.decider.Decide(m, trigger.Context{SessionEnded: p.sessionEnded})
+		if d.Verdict == trigger.Incomplete && !p.waitedEnough(m, now) {
+			waiting = append(waiting, m)
 			continue
 		}
-		d := p.decider.Decide(m, trigger.Context{SessionEnded: p.sessionEnded})
-		rec := audit.Record{Time: p.opts.now(), SCTS: d.SCTS, Sender: d.Sender, Verdict: string(d.Verdict),
-			Verb: string(d.Request.Verb), Reason: d.Reason, Text: d.Text, Indexes: m.Indexes}
-		if err := p.audit.Write(rec); err != nil {
-			log.Error("inbox: audit record not written", "err", err)
-		}
-		log.Info("sms decided", "verdict", d.Verdict, "sender", d.Sender, "verb", d.Request.Verb,
-			"reason", d.Reason, "scts", d.SCTS, "indexes", m.Indexes)
-		if !p.deleteAll(ctx, m) {
-			p.undeleted[fp] = true
-		}
-		for _, i := range m.Indexes {
-			delete(p.firstSeen, i)
-		}
-		events = append(events, state.Event{Time: now, Kind: "sms", Message: describe(d)})
-		if d.Reply != "" {
-			replies = append(replies, outgoing{d.Sender, d.Reply})
-		}
-		if d.Verdict == trigger.Accepted {
-			reqs = append(reqs, d.Request)
-		}
+		settle(m, d)
 	}
 	for i := range p.firstSeen {
 		if !present[i] {
 			delete(p.firstSeen, i)
+		}
+	}
+	// Incomplete sets may hold at most half the storage: a text that never
+	// completes must not keep the owner's next one out.
+	if total := p.modem.Cached().StorageTotal; total > 0 {
+		for _, m := range p.evict(waiting, total/2) {
+			settle(m, trigger.Decision{Verdict: trigger.Evicted, Sender: m.Sender, SCTS: m.SCTS,
+				Reason: fmt.Sprintf("incomplete sets held more than half of the %d slots; the oldest (%d of %d parts) made room", total, m.Have, m.Parts)})
 		}
 	}
 
@@ -452,6 +454,62 @@ func (p *Poller) read(ctx context.Context) ([]trigger.Request, []outgoing, error
 	}
 	p.observe(ctx, observation{now: now, info: info, infoErr: infoErr, events: events})
 	return reqs, replies, nil
+}
+
+// settle audits, logs and deletes one decided message, and returns the
+// event for the state file.
+func (p *Poller) settle(ctx context.Context, m modem.Message, d trigger.Decision, now time.Time) state.Event {
+	log := p.opts.logger
+	rec := audit.Record{Time: p.opts.now(), SCTS: d.SCTS, Sender: d.Sender, Verdict: string(d.Verdict),
+		Verb: string(d.Request.Verb), Reason: d.Reason, Text: d.Text, Indexes: m.Indexes}
+	if err := p.audit.Write(rec); err != nil {
+		log.Error("inbox: audit record not written", "err", err)
+	}
+	log.Info("sms decided", "verdict", d.Verdict, "sender", d.Sender, "verb", d.Request.Verb,
+		"reason", d.Reason, "scts", d.SCTS, "indexes", m.Indexes)
+	if !p.deleteAll(ctx, m) {
+		p.undeleted[fingerprint(m)] = true
+	}
+	for _, i := range m.Indexes {
+		delete(p.firstSeen, i)
+	}
+	return state.Event{Time: now, Kind: "sms", Message: describe(d)}
+}
+
+// evict returns the oldest incomplete sets to delete so that the rest
+// hold at most limit slots.
+func (p *Poller) evict(sets []modem.Message, limit int) []modem.Message {
+	held := 0
+	for _, m := range sets {
+		held += len(m.Indexes)
+	}
+	if held <= limit {
+		return nil
+	}
+	sorted := slices.Clone(sets)
+	slices.SortStableFunc(sorted, func(a, b modem.Message) int {
+		return cmp.Or(p.firstSeenOf(a).Compare(p.firstSeenOf(b)), a.SCTS.Compare(b.SCTS))
+	})
+	var out []modem.Message
+	for _, m := range sorted {
+		if held <= limit {
+			break
+		}
+		out = append(out, m)
+		held -= len(m.Indexes)
+	}
+	return out
+}
+
+// firstSeenOf is when the poller first saw a part of m.
+func (p *Poller) firstSeenOf(m modem.Message) time.Time {
+	var first time.Time
+	for _, i := range m.Indexes {
+		if t, ok := p.firstSeen[i]; ok && (first.IsZero() || t.Before(first)) {
+			first = t
+		}
+	}
+	return first
 }
 
 // waitedEnough reports whether an incomplete set has waited its limit for

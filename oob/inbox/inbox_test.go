@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"testing"
@@ -386,12 +387,12 @@ func TestSupersededAfterResume(t *testing.T) {
 }
 
 func TestStorageWarning(t *testing.T) {
-	r := newRig(t, WithIncompleteWait(time.Hour))
+	r := newRig(t)
 	r.m.total = 4
 	for i := 1; i <= 4; i++ {
-		part := sms(i, owner, t0, "x")
-		part.Parts, part.Have, part.Complete = 2, 1, false
-		r.m.put(part)
+		// Texts the SIM refuses to delete: the slots stay taken.
+		r.m.put(sms(i, "+15550001111", t0, "spam"))
+		r.m.failDel[i] = 100
 	}
 	r.p.Poll(context.Background())
 	st := r.store.Snapshot()
@@ -399,7 +400,7 @@ func TestStorageWarning(t *testing.T) {
 		t.Errorf("no warning: %+v", st.Modem)
 	}
 	r.m.mu.Lock()
-	r.m.stored = map[int]modem.Message{}
+	r.m.failDel = map[int]int{}
 	r.m.mu.Unlock()
 	r.p.Poll(context.Background())
 	if w := r.store.Snapshot().Modem.StorageWarning; w != "" {
@@ -493,5 +494,41 @@ func TestUpGoesFirstAndRepliesWait(t *testing.T) {
 		} else if len(sent) != 1 || sent[0].text != "oobd: idle" {
 			t.Errorf("two ports: sent %v, want the status reply at once", sent)
 		}
+	}
+}
+
+func part(idx int, from string, at time.Time, have, parts int) modem.Message {
+	m := sms(idx, from, at, "part")
+	m.Parts, m.Have, m.Complete = parts, have, false
+	return m
+}
+
+// No stranger can block the inbox: a stranger's part goes at once, and the
+// owner's incomplete sets hold at most half the storage, the oldest
+// evicted first.
+func TestIncompleteSets(t *testing.T) {
+	r := newRig(t, WithIncompleteWait(time.Hour))
+	r.m.total = 10
+	r.m.put(part(1, "+15550001111", t0, 1, 2)) // a stranger's
+	for i := 2; i <= 7; i++ {                  // six of the owner's, one slot each
+		r.m.put(part(i, owner, t0.Add(time.Duration(i)*time.Second), 1, 3))
+	}
+	r.p.Poll(context.Background())
+	_, deleted, stored := r.m.snapshot()
+	slices.Sort(deleted)
+	if !slices.Equal(deleted, []int{1, 2}) || stored != 5 {
+		t.Errorf("deleted %v, %d left; want the stranger's part and the owner's oldest set gone, 5 left", deleted, stored)
+	}
+	var verdicts []string
+	for _, rec := range auditLines(t, r.dir) {
+		verdicts = append(verdicts, rec.Verdict)
+	}
+	if !slices.Equal(verdicts, []string{"unknown-sender", "evicted"}) {
+		t.Errorf("audit verdicts %v", verdicts)
+	}
+	// Within the cap, the owner's sets wait for their parts.
+	r.p.Poll(context.Background())
+	if _, deleted, _ := r.m.snapshot(); len(deleted) != 2 {
+		t.Errorf("deleted %v on the next poll, want nothing more", deleted)
 	}
 }

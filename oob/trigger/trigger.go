@@ -35,6 +35,9 @@ const (
 	Malformed     Verdict = "malformed"
 	Binary        Verdict = "binary"
 	Incomplete    Verdict = "incomplete"
+	// Evicted is an incomplete set deleted to make room: incomplete sets
+	// may hold at most half the SIM's storage.
+	Evicted Verdict = "evicted"
 )
 
 // Decision is what to do with one message.
@@ -131,18 +134,11 @@ type Context struct {
 	SessionEnded time.Time
 }
 
-// Decide decides one message and records what must be remembered.
+// Decide decides one message and records what must be remembered. The
+// sender is checked first: a stranger's part of a long text is told apart
+// at once (and deleted), only the owner's waits for its other parts.
 func (t *Trigger) Decide(msg modem.Message, c Context) Decision {
 	d := Decision{Sender: msg.Sender, SCTS: msg.SCTS}
-	switch {
-	case msg.Encoding == modem.EncodingBinary:
-		d.Verdict, d.Reason = Binary, fmt.Sprintf("8-bit data, %d bytes", len(msg.Data))
-		return d
-	case !msg.Complete:
-		d.Verdict, d.Reason = Incomplete, fmt.Sprintf("%d of %d parts arrived", msg.Have, msg.Parts)
-		d.Text = shape(msg.Text)
-		return d
-	}
 	sender, ok := phone.Normalize(msg.Sender, msg.SenderTON, t.set.CountryCode)
 	if ok {
 		d.Sender = sender
@@ -157,6 +153,21 @@ func (t *Trigger) Decide(msg modem.Message, c Context) Decision {
 		default:
 			d.Reason = "not in trigger.senders"
 		}
+		if msg.Encoding == modem.EncodingBinary {
+			d.Text = ""
+		}
+		return d
+	}
+	switch {
+	case msg.Encoding == modem.EncodingBinary:
+		d.Verdict, d.Reason = Binary, fmt.Sprintf("8-bit data, %d bytes", len(msg.Data))
+		if msg.Problem != "" {
+			d.Reason = msg.Problem
+		}
+		return d
+	case !msg.Complete:
+		d.Verdict, d.Reason = Incomplete, fmt.Sprintf("%d of %d parts arrived", msg.Have, msg.Parts)
+		d.Text = shape(msg.Text)
 		return d
 	}
 	f, ok := Split(msg.Text, t.key != nil)
