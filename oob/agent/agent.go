@@ -94,7 +94,7 @@ func New(cfg *config.Config, opts ...Option) (_ *Agent, err error) {
 		a.closers = append(a.closers, a.push.Close)
 		notices.Push = a.push
 	}
-	a.requests = &requests.Handler{Store: a.store, JumpHost: cfg.Tunnel.JumpHost, Log: a.log, Now: time.Now}
+	a.requests = &requests.Handler{Store: a.store, JumpHost: cfg.Tunnel.JumpHost, Lockout: trig.Lockout, Log: a.log, Now: time.Now}
 	a.inbox, err = inbox.New(a.modem, trig, a.audit, a.store, inbox.HandlerFunc(a.requests.Text),
 		append(cfg.InboxOptions(a.log), inbox.WithAlerts(notices.Alert))...)
 	if err != nil {

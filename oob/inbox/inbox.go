@@ -45,9 +45,11 @@ type Modem interface {
 	Arrivals() <-chan struct{}
 }
 
-// Decider decides messages; *trigger.Trigger satisfies it.
+// Decider decides messages; *trigger.Trigger satisfies it. Now is the
+// time it trusts, on the scale of the texts' timestamps.
 type Decider interface {
 	Decide(msg modem.Message, c trigger.Context) trigger.Decision
+	Now() time.Time
 }
 
 // Auditor records verdicts; *audit.Log satisfies it.
@@ -243,13 +245,14 @@ func (p *Poller) Release(ctx context.Context) error {
 }
 
 // Reacquire takes the port back after the session. Up, extend and down
-// texts stamped before now are superseded (the session they were meant
-// for is over). However the re-open goes, the poller resumes: its next
-// polls retry the modem, and held replies go out once it answers.
+// texts stamped before now (the decider's trusted time, never the local
+// clock) are superseded: the session they were meant for is over. However
+// the re-open goes, the poller resumes: its next polls retry the modem,
+// and held replies go out once it answers.
 func (p *Poller) Reacquire(ctx context.Context) error {
 	err := p.modem.Reacquire(ctx)
 	p.lent.Store(false)
-	p.resume(ctx, p.opts.now())
+	p.resume(ctx, p.decider.Now())
 	return err
 }
 

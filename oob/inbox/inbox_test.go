@@ -462,6 +462,7 @@ func TestScheduleSurvivesPanic(t *testing.T) {
 type deciderFunc func(modem.Message, trigger.Context) trigger.Decision
 
 func (f deciderFunc) Decide(m modem.Message, c trigger.Context) trigger.Decision { return f(m, c) }
+func (f deciderFunc) Now() time.Time                                             { return t0 }
 
 // Nothing stands between an up and the dialer: the up is handed on first,
 // and on a single-port modem the status asked in the same listing is

@@ -24,8 +24,11 @@ type Handler struct {
 	Sessions *session.Controller
 	Store    *state.Store
 	JumpHost string // tunnel.jump_host, for the operator's ssh line
-	Log      *slog.Logger
-	Now      func() time.Time
+	// Lockout says whether the trigger's lockout is in force, and until
+	// when (the trigger judges it on the time it trusts).
+	Lockout func() (bool, time.Time)
+	Log     *slog.Logger
+	Now     func() time.Time
 }
 
 // Text carries out an accepted text (inbox.Handler).
@@ -83,8 +86,8 @@ func (h *Handler) statusSMS() string {
 	if active {
 		s.Until = rep.Until
 	}
-	if st.Trigger.LockedOut(now) {
-		s.LockoutUntil = st.Trigger.LockoutUntil
+	if on, until := h.Lockout(); on {
+		s.LockoutUntil = until
 	}
 	if d := st.LastDrill; d != nil {
 		s.LastDrill, s.LastDrillOK = d.Time, d.OK

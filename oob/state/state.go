@@ -85,7 +85,11 @@ type Trigger struct {
 	// Failures are the recent wrong secrets and codes from allowlisted
 	// senders, by local clock; old ones are pruned.
 	Failures []TriggerFailure `json:"failures,omitempty"`
-	// LockoutUntil is when the current lockout ends (zero: none).
+	// TrustedAt is the trusted time when the ledger was last written: a
+	// run after a restart without a synchronised clock goes on from it.
+	TrustedAt time.Time `json:"trusted_at,omitzero"`
+	// LockoutUntil is when the current lockout ends (zero: none), on the
+	// trusted time's scale.
 	LockoutUntil time.Time `json:"lockout_until,omitzero"`
 	LockoutStart time.Time `json:"lockout_start,omitzero"`
 }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/oobd/oobd/modem"
@@ -76,6 +77,7 @@ type Settings struct {
 // lockout, newest SCTS); *state.Store satisfies it.
 type Store interface {
 	Update(func(*state.State)) error
+	Snapshot() state.State
 }
 
 // Trigger decides messages. It is safe for concurrent use (the store
@@ -88,6 +90,13 @@ type Trigger struct {
 	store   Store
 	clock   Clock
 	logger  *slog.Logger
+	trusted *trustedClock
+
+	mu sync.Mutex // guards deadline
+	// deadline is the lockout's end on the local monotonic clock: the
+	// lockout ends only when both it and the trusted time have passed, so
+	// a clock that is unknown or jumps never ends one early.
+	deadline time.Time
 }
 
 // Option configures a Trigger.
@@ -123,7 +132,49 @@ func New(s Settings, store Store, opts ...Option) (*Trigger, error) {
 	for _, o := range opts {
 		o(t)
 	}
+	t.trusted = &trustedClock{clock: t.clock, maxAge: s.MaxAge}
+	led := store.Snapshot().Trigger
+	saved := led.TrustedAt
+	if led.NewestSCTS.After(saved) {
+		saved = led.NewestSCTS
+	}
+	t.trusted.restore(saved)
+	if !led.LockoutUntil.IsZero() {
+		// The rest of the lockout runs on the monotonic clock from now.
+		rest := min(max(led.LockoutUntil.Sub(saved), 0), s.Lockout)
+		if saved.IsZero() {
+			rest = s.Lockout
+		}
+		t.deadline = t.clock.Now().Add(rest)
+	}
 	return t, nil
+}
+
+// Now is the trusted time (see Decide), or the local clock when nothing is
+// trusted yet: the scale on which a session's end is compared with the
+// texts' timestamps.
+func (t *Trigger) Now() time.Time { return t.trusted.orLocal() }
+
+// Lockout reports whether a lockout is in force, and until when on the
+// trusted time's scale.
+func (t *Trigger) Lockout() (bool, time.Time) {
+	led := t.store.Snapshot().Trigger
+	return t.lockedOut(&led, t.trusted.orLocal()), led.LockoutUntil
+}
+
+func (t *Trigger) lockedOut(led *state.Trigger, now time.Time) bool {
+	if led.LockoutUntil.IsZero() {
+		return false
+	}
+	if now.Before(led.LockoutUntil) {
+		return true
+	}
+	if t.clock.Synchronized() {
+		return false // the trusted time is the real time
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.clock.Now().Before(t.deadline)
 }
 
 // Context is what the caller knows that a message does not say.
@@ -176,10 +227,12 @@ func (t *Trigger) Decide(msg modem.Message, c Context) Decision {
 		return d
 	}
 	d.Text = Redact(f)
-	now := t.clock.Now()
-	synced := t.clock.Synchronized()
 	err := t.store.Update(func(st *state.State) {
-		d = t.decide(&st.Trigger, d, f, now, synced, c)
+		d = t.decide(&st.Trigger, d, f, c)
+		if d.Verdict == Accepted {
+			t.trusted.accepted(d.SCTS)
+		}
+		st.Trigger.TrustedAt, _ = t.trusted.now()
 	})
 	if err != nil {
 		t.logger.Error("trigger: ledger not saved; it holds in memory until the next write", "err", err)
@@ -189,16 +242,18 @@ func (t *Trigger) Decide(msg modem.Message, c Context) Decision {
 
 // decide runs the checks that need the ledger, in the order that keeps
 // every failure mode from counting where the spec says it must not.
-func (t *Trigger) decide(led *state.Trigger, d Decision, f Fields, now time.Time, synced bool, c Context) Decision {
+func (t *Trigger) decide(led *state.Trigger, d Decision, f Fields, c Context) Decision {
+	// The trusted time: the synchronised clock, or the newest accepted SCTS
+	// (or what a run before the restart trusted) plus the monotonic time
+	// since. The lockout's window runs on it too (on the local clock until
+	// anything is trusted).
+	trusted, known := t.trusted.now()
+	now := t.trusted.orLocal()
 	t.expire(led, now)
 
 	// Stale: older than max_age before the newest trusted time. Never
 	// counts, even with a wrong secret.
-	trusted := led.NewestSCTS
-	if synced && now.After(trusted) {
-		trusted = now
-	}
-	if !trusted.IsZero() && d.SCTS.Before(trusted.Add(-t.set.MaxAge)) {
+	if known && d.SCTS.Before(trusted.Add(-t.set.MaxAge)) {
 		d.Verdict = Stale
 		d.Reason = fmt.Sprintf("stamped %v before the newest trusted time (max age %v)", trusted.Sub(d.SCTS).Round(time.Second), t.set.MaxAge)
 		return d
@@ -210,7 +265,7 @@ func (t *Trigger) decide(led *state.Trigger, d Decision, f Fields, now time.Time
 		d.Verdict, d.Request, d.Reason = Accepted, t.request(Request{Verb: VerbKill}, d), "bare kill"
 		return d
 	}
-	if led.LockedOut(now) {
+	if t.lockedOut(led, now) {
 		if len(f.Rest) > 0 && Verb(lower(f.Rest[len(f.Rest)-1])) == VerbKill {
 			d.Verdict, d.Request, d.Reason = Accepted, t.request(Request{Verb: VerbKill}, d), "kill during lockout"
 			return d
@@ -302,20 +357,23 @@ func (t *Trigger) fail(led *state.Trigger, d Decision, v Verdict, why string, no
 	d.Reason = fmt.Sprintf("%s (failure %d of %d for this sender, %d of %d overall)", why, mine, t.set.MaxFailures, global, t.set.MaxFailures)
 	if mine >= t.set.MaxFailures || global >= t.set.MaxFailures {
 		led.LockoutStart, led.LockoutUntil = now, now.Add(t.set.Lockout)
+		t.mu.Lock()
+		t.deadline = t.clock.Now().Add(t.set.Lockout)
+		t.mu.Unlock()
 		d.Reason += "; lockout until " + led.LockoutUntil.UTC().Format(time.RFC3339)
 	}
 	return d
 }
 
-// expire drops failures outside the window and ends a finished lockout.
-// The local clock may have jumped back (no RTC, a reboot): times in the
-// future are pulled back to now so nothing is locked for longer than one
-// lockout period.
+// expire drops failures outside the window and ends a finished lockout:
+// one whose end has passed on the trusted time and on the monotonic clock.
+// A time ahead of now (an earlier run's scale) is pulled back to now, so
+// nothing is locked for longer than one lockout period.
 func (t *Trigger) expire(led *state.Trigger, now time.Time) {
 	if led.LockoutUntil.After(now.Add(t.set.Lockout)) {
 		led.LockoutUntil = now.Add(t.set.Lockout)
 	}
-	if !led.LockoutUntil.IsZero() && !now.Before(led.LockoutUntil) {
+	if !led.LockoutUntil.IsZero() && !t.lockedOut(led, now) {
 		led.LockoutUntil, led.LockoutStart = time.Time{}, time.Time{}
 	}
 	kept := led.Failures[:0]

@@ -199,6 +199,7 @@ func TestBadRequest(t *testing.T) {
 
 func TestLockout(t *testing.T) {
 	r := newRig(t, false)
+	r.clock.synced = true // the lockout on a clock that is right; see TestLockoutWithoutAClock
 	r.expect(msg(owner, t0, "wrong"), BadSecret)
 	r.clock.now = t0.Add(time.Minute)
 	r.expect(msg("+15550001111", t0, "wrong"), UnknownSender) // never counts
@@ -442,6 +443,7 @@ func BenchmarkSecretEqual(b *testing.B) {
 type memStore struct{ st state.State }
 
 func (m *memStore) Update(fn func(*state.State)) error { fn(&m.st); return nil }
+func (m *memStore) Snapshot() state.State              { return m.st }
 
 // FuzzDecide feeds arbitrary texts through every check: nothing panics,
 // only texts holding the secret (or a bare kill) are accepted, and no
@@ -472,4 +474,56 @@ func FuzzDecide(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Without a synchronised clock, and no text accepted since a restart, the
+// rest of a lockout runs on the monotonic clock from the restart: the box
+// cannot know how long it was down, and a lockout never ends early
+// because the clock is unknown.
+func TestLockoutWithoutAClock(t *testing.T) {
+	r := newRig(t, false)
+	r.expect(msg(owner, t0, secret+" status"), Accepted) // trusted: t0, from its SCTS
+	r.clock.now = t0.Add(10 * time.Minute)
+	for i := 0; i < 3; i++ {
+		r.expect(msg(owner, t0.Add(10*time.Minute), "wrong"), BadSecret)
+	}
+	// Half an hour of the lockout passes (a text during it keeps the
+	// ledger's trusted time current), then the box is down for a day and
+	// its clock comes back wrong (a Pi without RTC).
+	r.clock.now = t0.Add(40 * time.Minute)
+	r.expect(msg(owner, t0.Add(40*time.Minute), secret), LockedOut)
+	r.clock.now = t0.Add(-365 * 24 * time.Hour)
+	r.restart()
+	// The rest, 30 minutes, runs from the restart.
+	r.clock.now = r.clock.now.Add(29 * time.Minute)
+	r.expect(msg(owner, t0.Add(24*time.Hour), secret), LockedOut)
+	r.clock.now = r.clock.now.Add(2 * time.Minute)
+	r.expect(msg(owner, t0.Add(24*time.Hour), secret+" status"), Accepted)
+}
+
+// One faulty far-future timestamp cannot make every later text stale: an
+// accepted SCTS moves the trusted time at most max_age beyond a
+// synchronised clock.
+func TestFarFutureSCTSIsCapped(t *testing.T) {
+	r := newRig(t, false)
+	r.clock.synced = true
+	r.expect(msg(owner, t0.Add(30*24*time.Hour), secret+" status"), Accepted)
+	r.clock.now = t0.Add(time.Minute)
+	r.expect(msg(owner, t0.Add(time.Minute), secret+" status"), Accepted)
+}
+
+// Superseded is decided on the trusted scale: a session end given by
+// Now() compares with the SCTS of the texts, not with the local clock.
+func TestNowIsTheTrustedTime(t *testing.T) {
+	r := newRig(t, false)
+	r.clock.now = t0.Add(-10 * 365 * 24 * time.Hour) // a clock stuck in the past, not synchronised
+	r.expect(msg(owner, t0, secret+" status"), Accepted)
+	r.clock.now = r.clock.now.Add(time.Hour)
+	if got := r.trig.Now(); !got.Equal(t0.Add(time.Hour)) {
+		t.Errorf("Now = %v, want %v (the SCTS plus the hour since)", got, t0.Add(time.Hour))
+	}
+	d := r.trig.Decide(msg(owner, t0.Add(50*time.Minute), secret+" up"), Context{SessionEnded: r.trig.Now()})
+	if d.Verdict != Superseded {
+		t.Errorf("an up stamped before the session ended: %s (%s)", d.Verdict, d.Reason)
+	}
 }
