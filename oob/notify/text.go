@@ -76,7 +76,8 @@ type Status struct {
 	SignalDBm    int       // 0: unknown
 	Registration string    // "home", "roaming", "searching", "denied", …
 	Operator     string
-	SIM          string    // PIN state: "ready", "PIN needed", "wrong PIN, 2 left", …
+	SIM          string    // PIN state: "ready", "pin-required", "puk-required", …
+	SIMTries     int       // PIN tries left; -1 when not known
 	StorageUsed  int       // SMS slots in use
 	StorageTotal int       // 0: unknown
 	LockoutUntil time.Time // zero: no lockout
@@ -221,16 +222,22 @@ func StatusSMS(s Status) string {
 			state += " (" + shortDuration(left) + " left)"
 		}
 	}
-	radio := signal(s.SignalDBm) + " " + orDash(s.Registration)
-	if s.Operator != "" {
-		radio += " " + s.Operator
+	// What matters when nothing else works comes first; the fields are
+	// cut from the end (the operator first) to fit one SMS.
+	fail := "no failure"
+	if !s.LastFailure.IsZero() {
+		fail = "fail " + age(s.Now, s.LastFailure) + ": " + strings.TrimSpace(s.LastFailureStep+" "+s.LastFailureWhy)
 	}
-	parts := []string{state, radio, "SIM " + orDash(s.SIM)}
-	if s.StorageTotal > 0 {
-		parts = append(parts, fmt.Sprintf("SMS %d/%d", s.StorageUsed, s.StorageTotal))
-	}
+	fields := []string{state, fail}
 	if !s.LockoutUntil.IsZero() && s.LockoutUntil.After(s.Now) {
-		parts = append(parts, "LOCKOUT until "+clockShort(s.LockoutUntil))
+		fields = append(fields, "LOCKOUT until "+clockShort(s.LockoutUntil))
+	}
+	if s.SIM != "" && s.SIM != "ready" {
+		sim := "SIM " + s.SIM
+		if s.SIMTries >= 0 {
+			sim += fmt.Sprintf(", %d tries left", s.SIMTries)
+		}
+		fields = append(fields, sim)
 	}
 	drill := "drill never"
 	if !s.LastDrill.IsZero() {
@@ -240,14 +247,33 @@ func StatusSMS(s Status) string {
 		}
 		drill = "drill " + res + " " + age(s.Now, s.LastDrill)
 	}
-	parts = append(parts, drill)
-	fail := "no failure"
-	if !s.LastFailure.IsZero() {
-		fail = "fail " + age(s.Now, s.LastFailure) + ": " + strings.TrimSpace(s.LastFailureStep+" "+s.LastFailureWhy)
+	fields = append(fields, drill, signal(s.SignalDBm), orDash(s.Registration))
+	if s.StorageTotal > 0 {
+		fields = append(fields, fmt.Sprintf("SMS %d/%d", s.StorageUsed, s.StorageTotal))
 	}
-	// The failure goes last and whole: cut with "..." rather than left out.
-	head := smsParts(" | ", parts...)
-	return FitSMS(head + " | " + fail)
+	if s.Operator != "" {
+		fields = append(fields, s.Operator)
+	}
+	return fitFields("; ", fields)
+}
+
+// fitFields joins fields with sep into one GSM-7 SMS, leaving fields out
+// from the end until it fits; when the first two alone are too long, the
+// second is cut (with "...") rather than left out.
+func fitFields(sep string, fields []string) string {
+	for i := range fields {
+		fields[i] = ToGSM7(fields[i])
+	}
+	for n := len(fields); n > 2; n-- {
+		if out := strings.Join(fields[:n], sep); FitsSMS(out) {
+			return out
+		}
+	}
+	head := fitSeptets(fields[0], SMSMaxSeptets)
+	if len(fields) == 1 {
+		return head
+	}
+	return FitSMS(head + sep + fields[1])
 }
 
 // GrammarSMS is the reply to a right secret with an unknown verb or a bad

@@ -204,40 +204,47 @@ func TestWrongPINAndStorageMessages(t *testing.T) {
 
 func TestStatusSMS(t *testing.T) {
 	base := Status{
-		Now: t0, State: "idle", SignalDBm: -71, Registration: "home", Operator: "Telia", SIM: "ready",
+		Now: t0, State: "idle", SignalDBm: -71, Registration: "home", Operator: "Telia", SIM: "ready", SIMTries: -1,
 		StorageUsed: 3, StorageTotal: 30,
 		LastDrill: t0.Add(-50 * time.Hour), LastDrillOK: true,
-		LastFailure: t0.Add(-3 * time.Hour), LastFailureStep: "PPP", LastFailureWhy: "x3: no IP",
+		LastFailure: t0.Add(-3 * time.Hour), LastFailureStep: "link", LastFailureWhy: "PPP x3: no IP",
 	}
 	up := base
 	up.State, up.Until = "up", t0.Add(25*time.Minute)
 	locked := base
 	locked.LockoutUntil = t0.Add(time.Hour)
+	pin := base
+	pin.SIM, pin.SIMTries = "pin-required", 2
 	never := base
 	never.LastDrill, never.LastFailure, never.StorageTotal, never.SignalDBm = time.Time{}, time.Time{}, 0, 0
+	// A failed up with the longest reason a failure carries, and an
+	// operator's name in Cyrillic (UCS-2 on the air).
 	longFail := base
-	longFail.LastFailureWhy, longFail.Operator = long, "Operator "+long
+	longFail.LastFailureStep, longFail.LastFailureWhy = "redial", "link dropped: dialer exited (exit status 16); redial failed: PPP x3: no IP (dialer exit status 8)"
+	longFail.Operator = "Мегафон Москва Северо-Запад"
 
 	tests := []struct {
 		name string
 		in   Status
-		want []string
+		want string // a prefix: the order is part of the contract
 		not  []string
 	}{
-		{"idle", base, []string{"oobd idle", "-71dBm home Telia", "SIM ready", "SMS 3/30", "drill ok 2d2h ago", "fail 3h ago: PPP x3: no IP"}, []string{"LOCKOUT"}},
-		{"up", up, []string{"oobd up until 14:30 UTC (25m left)"}, nil},
-		{"lockout", locked, []string{"LOCKOUT until 15:05 UTC"}, nil},
-		{"never", never, []string{"drill never", "no failure", "signal ?"}, []string{"SMS "}},
-		{"long", longFail, []string{"oobd idle", "fail 3h ago: PPP very-long", "..."}, []string{"Operator very"}},
+		{"idle", base, "oobd idle; fail 3h ago: link PPP x3: no IP; drill ok 2d2h ago; -71dBm; home; SMS 3/30; Telia", []string{"LOCKOUT", "SIM"}},
+		{"up", up, "oobd up until 14:30 UTC (25m left); fail 3h ago", nil},
+		{"lockout", locked, "oobd idle; fail 3h ago: link PPP x3: no IP; LOCKOUT until 15:05 UTC; drill ok", nil},
+		{"PIN", pin, "oobd idle; fail 3h ago: link PPP x3: no IP; SIM pin-required, 2 tries left; drill ok", nil},
+		{"never", never, "oobd idle; no failure; drill never; signal ?; home", []string{"SMS "}},
+		{"long failure, UCS-2 operator", longFail, "oobd idle; fail 3h ago: redial link dropped: dialer exited (exit status 16); redial failed: PPP x3: no IP (dialer exit status 8)", []string{"Telia", "????"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := StatusSMS(tt.in)
 			assertOneSMS(t, got)
-			for _, w := range tt.want {
-				if !strings.Contains(got, w) {
-					t.Errorf("%q lacks %q", got, w)
-				}
+			if !strings.HasPrefix(got, tt.want) {
+				t.Errorf("got  %q\nwant %q…", got, tt.want)
+			}
+			if strings.Contains(got, " | ") {
+				t.Errorf("%q: fields are separated by \"; \" (a | costs two septets)", got)
 			}
 			for _, w := range tt.not {
 				if strings.Contains(got, w) {
@@ -274,7 +281,7 @@ func TestEveryTextFitsOneSMS(t *testing.T) {
 			FailedMessage(Failed{RequestedBy: h, At: t0, Step: h, Reason: h, Attempts: 99}).SMS,
 			DownMessage(Down{RequestedBy: h, Started: t0, Ended: t0.Add(1000 * time.Hour), Bytes: 1 << 62, Reason: h}).SMS,
 			SIMChangedMessage(SIMChange{OldICCID: h, NewICCID: h, OldIMSI: h, NewIMSI: h}).SMS,
-			StatusSMS(Status{Now: t0, State: h, Until: t0.Add(time.Hour), Registration: h, Operator: h, SIM: h,
+			StatusSMS(Status{Now: t0, State: h, Until: t0.Add(time.Hour), Registration: h, Operator: h, SIM: h, SIMTries: -1,
 				StorageUsed: 1 << 30, StorageTotal: 1 << 30, LockoutUntil: t0.Add(time.Hour), LastDrill: t0.Add(time.Hour),
 				LastFailure: t0.Add(-time.Minute), LastFailureStep: h, LastFailureWhy: h}),
 			GrammarSMS(Grammar{Problem: h, TOTP: true, MaxDuration: 1000 * time.Hour}),

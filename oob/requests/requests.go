@@ -77,6 +77,7 @@ func (h *Handler) statusSMS() string {
 		Registration: st.Modem.Registration,
 		Operator:     st.Modem.Operator,
 		SIM:          st.Modem.SIM,
+		SIMTries:     st.Modem.PINAttempts,
 		StorageUsed:  st.Modem.StorageUsed,
 		StorageTotal: st.Modem.StorageTotal,
 	}
