@@ -7,9 +7,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
+
+	"github.com/oobd/oobd/internal/secretfile"
 )
 
 // simState is what the modem knows of the SIM card now.
@@ -72,7 +73,7 @@ func (m *Modem) unlockSIM(ctx context.Context) error {
 		m.sim.reason = "PIN required and no PIN file is configured"
 		return nil
 	}
-	raw, err := os.ReadFile(m.o.pinFile)
+	raw, err := secretfile.Read(m.o.pinFile)
 	if err != nil {
 		m.sim.reason = fmt.Sprintf("PIN required; PIN file: %v", err)
 		return nil

@@ -3,8 +3,8 @@ package tunnel
 import (
 	"errors"
 	"fmt"
-	"os"
 
+	"github.com/oobd/oobd/internal/secretfile"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -14,7 +14,7 @@ var ErrEncryptedKey = errors.New("identity file is encrypted with a passphrase; 
 
 // loadIdentity reads an ed25519, ECDSA or RSA private key.
 func loadIdentity(path string) (ssh.Signer, error) {
-	b, err := os.ReadFile(path)
+	b, err := secretfile.Read(path)
 	if err != nil {
 		return nil, fmt.Errorf("tunnel: identity: %w", err)
 	}

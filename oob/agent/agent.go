@@ -79,12 +79,6 @@ func New(cfg *config.Config, opts ...Option) (_ *Agent, err error) {
 		return nil, err
 	}
 	a.closers = append(a.closers, a.audit.Close)
-	trig, err := trigger.New(cfg.TriggerSettings(), a.store, trigger.WithLogger(a.log))
-	if err != nil {
-		return nil, err
-	}
-	a.modem = modem.New(cfg.Modem.Port, cfg.ModemOptions(a.store.ModemMemory(), a.log)...)
-	a.closers = append(a.closers, a.modem.Close)
 	notices := &notify.Notices{Extra: cfg.Notify.SMSNumbers, TwoPort: !cfg.Modem.SinglePort(),
 		JumpHost: cfg.Tunnel.JumpHost, Signal: a.store.Signal, Log: a.log}
 	if cfg.Notify.Pushover.Enabled() {
@@ -94,6 +88,14 @@ func New(cfg *config.Config, opts ...Option) (_ *Agent, err error) {
 		a.closers = append(a.closers, a.push.Close)
 		notices.Push = a.push
 	}
+	ts := cfg.TriggerSettings()
+	ts.Unsafe = func(err error) { go notices.Alert(context.Background(), notify.UnsafeSecretMessage(err)) }
+	trig, err := trigger.New(ts, a.store, trigger.WithLogger(a.log))
+	if err != nil {
+		return nil, err
+	}
+	a.modem = modem.New(cfg.Modem.Port, cfg.ModemOptions(a.store.ModemMemory(), a.log)...)
+	a.closers = append(a.closers, a.modem.Close)
 	a.requests = &requests.Handler{Store: a.store, JumpHost: cfg.Tunnel.JumpHost, Lockout: trig.Lockout, Log: a.log, Now: time.Now}
 	a.inbox, err = inbox.New(a.modem, trig, a.audit, a.store, inbox.HandlerFunc(a.requests.Text),
 		append(cfg.InboxOptions(a.log), inbox.WithAlerts(notices.Alert))...)

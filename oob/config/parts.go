@@ -29,6 +29,8 @@ func (c *Config) TriggerSettings() trigger.Settings {
 		MaxAge:          c.Trigger.MaxAge,
 		DefaultDuration: c.Session.Duration,
 		MaxDuration:     c.Session.MaxDuration,
+		SecretFile:      c.Trigger.SecretFile,
+		TOTPFile:        c.Trigger.TOTPSecretFile,
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oobd/oobd/internal/secretfile"
 	"github.com/oobd/oobd/oob/phone"
 	"github.com/oobd/oobd/oob/schedule"
 	"github.com/oobd/oobd/oob/totp"
@@ -286,16 +287,15 @@ func (l *loader) regularFile(key, path string) (fs.FileInfo, bool) {
 // secretFile checks a file holding a secret (regular, no access for group
 // or others) and returns its trimmed contents.
 func (l *loader) secretFile(key, path string) (Secret, bool) {
-	fi, ok := l.regularFile(key, path)
-	if !ok {
+	if _, ok := l.regularFile(key, path); !ok {
 		return nil, false
 	}
-	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		l.add(key, 0, fmt.Sprintf("file %s is accessible by group or others (mode %04o): chmod 600 it", path, perm))
+	b, err := secretfile.Read(path)
+	switch {
+	case errors.Is(err, secretfile.ErrUnsafe):
+		l.add(key, 0, "file "+path+" is "+strings.TrimPrefix(err.Error(), path+": unsafe secret file: "))
 		return nil, false
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
+	case err != nil:
 		l.add(key, 0, fmt.Sprintf("file %s: %v", path, errors.Unwrap(err)))
 		return nil, false
 	}

@@ -14,12 +14,12 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/gregdel/pushover"
+	"github.com/oobd/oobd/internal/secretfile"
 )
 
 // DefaultAPIURL is Pushover's own API base.
@@ -105,7 +105,7 @@ func WithDialer(d DialFunc) Option {
 // pushover.APIEndpoint the configured API base. Call it once per process
 // (Close puts the previous hooks back).
 func NewPushover(cfg PushoverConfig, opts ...Option) (*Pushover, error) {
-	raw, err := os.ReadFile(cfg.TokenFile)
+	raw, err := secretfile.Read(cfg.TokenFile)
 	if err != nil {
 		return nil, fmt.Errorf("pushover: token_file: %w", err)
 	}

@@ -203,6 +203,14 @@ func WrongPINMessage(attemptsLeft int) Message {
 	return Message{Title: "oobd: wrong SIM PIN", Push: push, SMS: FitSMS("oobd: wrong SIM PIN, " + left + ". Not retried."), Priority: PriorityHigh}
 }
 
+// UnsafeSecretMessage says that a secret file can no longer be trusted
+// (readable or replaceable by others, or gone): texts are refused until
+// it is fixed.
+func UnsafeSecretMessage(err error) Message {
+	push := "oobd refuses every text until this is fixed: " + err.Error() + ". Check who changed it; then chmod 600 and chown root the file."
+	return Message{Title: "oobd: secret file unsafe", Push: push, SMS: FitSMS("oobd: a secret file is unsafe; texts refused until fixed."), Priority: PriorityHigh}
+}
+
 // StorageMessage is the warning that the SIM's message storage is nearly
 // full: once it is, new texts (triggers) are refused by the network.
 func StorageMessage(used, total int) Message {

@@ -7,12 +7,14 @@
 package trigger
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
+	"github.com/oobd/oobd/internal/secretfile"
 	"github.com/oobd/oobd/modem"
 	"github.com/oobd/oobd/oob/phone"
 	"github.com/oobd/oobd/oob/state"
@@ -36,6 +38,10 @@ const (
 	Malformed     Verdict = "malformed"
 	Binary        Verdict = "binary"
 	Incomplete    Verdict = "incomplete"
+	// UnsafeSecret is a text refused because a secret file it needs is
+	// now readable or replaceable by others (or gone); it never counts
+	// towards lockout.
+	UnsafeSecret Verdict = "unsafe-secret-file"
 	// Evicted is an incomplete set deleted to make room: incomplete sets
 	// may hold at most half the SIM's storage.
 	Evicted Verdict = "evicted"
@@ -71,6 +77,14 @@ type Settings struct {
 	MaxAge          time.Duration
 	DefaultDuration time.Duration
 	MaxDuration     time.Duration
+	// SecretFile and TOTPFile, when set, are read again (and checked:
+	// owner and mode) for every text from an allowed sender, so a secret
+	// changed or a file loosened after start-up counts at once. Secret and
+	// TOTPKey are what they held at start-up.
+	SecretFile, TOTPFile string
+	// Unsafe is told, once until the files are safe again, that a secret
+	// file can no longer be trusted: texts are refused meanwhile.
+	Unsafe func(error)
 }
 
 // Store is where the trigger keeps its ledger (used codes, failures,
@@ -91,6 +105,9 @@ type Trigger struct {
 	clock   Clock
 	logger  *slog.Logger
 	trusted *trustedClock
+
+	keysMu   sync.Mutex // guards secret, key and reported
+	reported bool       // Unsafe was told and the files are not safe again yet
 
 	mu sync.Mutex // guards deadline
 	// deadline is the lockout's end on the local monotonic clock: the
@@ -221,12 +238,17 @@ func (t *Trigger) Decide(msg modem.Message, c Context) Decision {
 		d.Text = shape(msg.Text)
 		return d
 	}
-	f, ok := Split(msg.Text, t.key != nil)
+	_, key := t.keys()
+	f, ok := Split(msg.Text, key != nil)
 	if !ok {
 		d.Verdict, d.Reason = Malformed, "empty text"
 		return d
 	}
 	d.Text = Redact(f)
+	if err := t.reload(); err != nil {
+		d.Verdict, d.Reason = UnsafeSecret, err.Error()
+		return d
+	}
 	err := t.store.Update(func(st *state.State) {
 		d = t.decide(&st.Trigger, d, f, c)
 		if d.Verdict == Accepted {
@@ -275,22 +297,23 @@ func (t *Trigger) decide(led *state.Trigger, d Decision, f Fields, c Context) De
 		return d
 	}
 
-	if !secretEqual(f.Secret, &t.secret) {
+	secret, key := t.keys()
+	if !secretEqual(f.Secret, &secret) {
 		// Garbage never counts (spec: "unknown senders, garbage and
 		// binary messages … never count"): only a text shaped like a
 		// trigger is a wrong guess.
-		if why := implausible(f, t.key != nil); why != "" {
+		if why := implausible(f, key != nil); why != "" {
 			d.Verdict, d.Reason = Malformed, "not a trigger: "+why
 			return d
 		}
 		return t.fail(led, d, BadSecret, "wrong secret", now)
 	}
 	var step int64
-	if t.key != nil {
+	if key != nil {
 		if f.Code == "" {
 			return t.fail(led, d, BadCode, "code missing", now)
 		}
-		steps := totp.Match(t.key, f.Code, d.SCTS, 1)
+		steps := totp.Match(key, f.Code, d.SCTS, 1)
 		if len(steps) == 0 {
 			return t.fail(led, d, BadCode, "code does not match the message time", now)
 		}
@@ -310,7 +333,7 @@ func (t *Trigger) decide(led *state.Trigger, d Decision, f Fields, c Context) De
 	d.Request = t.request(req, d)
 	if err != nil {
 		d.Verdict, d.Reason = BadRequest, err.Error()
-		d.Reply = "oobd: " + err.Error() + ". " + Usage(t.key != nil)
+		d.Reply = "oobd: " + err.Error() + ". " + Usage(key != nil)
 		return d
 	}
 
@@ -396,4 +419,64 @@ func lower(s string) string {
 		}
 	}
 	return string(b)
+}
+
+// keys are the secret's digest and the TOTP key as last read.
+func (t *Trigger) keys() (digest, []byte) {
+	t.keysMu.Lock()
+	defer t.keysMu.Unlock()
+	return t.secret, t.key
+}
+
+// reload reads the secret files again, checking their owner and mode on
+// the opened file. A file that cannot be trusted refuses the text; the
+// owner hears of it once.
+func (t *Trigger) reload() error {
+	if t.set.SecretFile == "" && t.set.TOTPFile == "" {
+		return nil
+	}
+	var secret []byte
+	var key []byte
+	err := func() error {
+		if t.set.SecretFile != "" {
+			b, err := secretfile.Read(t.set.SecretFile)
+			if err != nil {
+				return fmt.Errorf("trigger.secret_file: %w", err)
+			}
+			secret = bytes.TrimSpace(b)
+			if len(secret) == 0 {
+				return fmt.Errorf("trigger.secret_file %s: empty", t.set.SecretFile)
+			}
+		}
+		if t.set.TOTPFile != "" {
+			b, err := secretfile.Read(t.set.TOTPFile)
+			if err != nil {
+				return fmt.Errorf("trigger.totp_secret_file: %w", err)
+			}
+			if key, err = totp.Decode(string(bytes.TrimSpace(b))); err != nil {
+				return fmt.Errorf("trigger.totp_secret_file %s: %w", t.set.TOTPFile, err)
+			}
+		}
+		return nil
+	}()
+	t.keysMu.Lock()
+	defer t.keysMu.Unlock()
+	if err != nil {
+		if !t.reported {
+			t.reported = true
+			t.logger.Error("trigger: a secret file can no longer be trusted; texts are refused until it is fixed", "err", err)
+			if t.set.Unsafe != nil {
+				t.set.Unsafe(err)
+			}
+		}
+		return err
+	}
+	t.reported = false
+	if secret != nil {
+		t.secret = digestOf(secret)
+	}
+	if key != nil {
+		t.key = key
+	}
+	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -526,4 +528,35 @@ func TestNowIsTheTrustedTime(t *testing.T) {
 	if d.Verdict != Superseded {
 		t.Errorf("an up stamped before the session ended: %s (%s)", d.Verdict, d.Reason)
 	}
+}
+
+// A secret file loosened after start-up refuses the texts that need it
+// (never counted towards lockout), and the owner hears of it once.
+func TestUnsafeSecretFileRefusesTexts(t *testing.T) {
+	r := newRig(t, false)
+	file := filepath.Join(r.dir, "secret")
+	if err := os.WriteFile(file, []byte(secret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var told []error
+	r.set.SecretFile = file
+	r.set.Unsafe = func(err error) { told = append(told, err) }
+	r.restart()
+	r.expect(msg(owner, t0, secret+" status"), Accepted)
+
+	os.Chmod(file, 0o644)
+	for i := 0; i < 6; i++ { // more than max_failures
+		d := r.expect(msg(owner, t0, secret+" status"), UnsafeSecret)
+		if !strings.Contains(d.Reason, "mode 0644") {
+			t.Errorf("reason %q", d.Reason)
+		}
+	}
+	if n := r.failures(); n != 0 || len(told) != 1 {
+		t.Errorf("%d failures counted, owner told %d times; want none and once", n, len(told))
+	}
+	// Fixed, and the secret changed meanwhile: the new one counts at once.
+	os.WriteFile(file, []byte("N3w-s3cret-word\n"), 0o600)
+	os.Chmod(file, 0o600)
+	r.expect(msg(owner, t0, secret+" status"), BadSecret)
+	r.expect(msg(owner, t0, "N3w-s3cret-word status"), Accepted)
 }
