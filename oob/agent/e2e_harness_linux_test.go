@@ -101,6 +101,7 @@ func TestMain(m *testing.M) {
 // setup is what one test changes in the standard world.
 type setup struct {
 	fakeppp        []string // extra fakeppp flags
+	dialerScript   bool     // up_command is a shell script that runs fakeppp as its child
 	attempts       int      // link.attempts (default 2)
 	duration       time.Duration
 	schedule       string // trigger.schedule (default "@every 1h")
@@ -129,6 +130,7 @@ type world struct {
 	push      *fakePushover
 	dns       *netnstest.DNSServer
 	sshCfg    string // the owner's ssh_config
+	script    string // the dialer wrapper script, when setup.dialerScript
 	agent     *agentProc
 	agents    []*agentProc // every oobd run, for the secret check
 }
@@ -232,6 +234,14 @@ func newWorld(t *testing.T, s setup) *world {
 	tokenPath := sshdtest.WriteFile(t, w.dir, "pushover.token", e2eToken+"\n")
 	up := []string{bins.fakeppp, "-jump-netns", w.tp.JumpNetnsPath(), "-counter", w.counter}
 	up = append(up, s.fakeppp...)
+	if s.dialerScript {
+		// A wrapper as owners write them: the dialer is its child, not
+		// exec'd, so the recorded process is /bin/sh.
+		w.script = filepath.Join(w.dir, "dial-oob.sh")
+		body := "#!/bin/sh\necho \"wrapper: dialing\"\n" + strings.Join(up, " ") + "\necho \"wrapper: dialer ended: $?\"\n"
+		must(t, os.WriteFile(w.script, []byte(body), 0o755))
+		up = []string{w.script}
+	}
 	dataPort := ""
 	if s.dataPort {
 		// oobd never opens the data port: a plain file stands in for it.
@@ -478,6 +488,40 @@ func (w *world) assertClean() {
 	if pids := w.dialers(); len(pids) > 0 {
 		w.t.Errorf("dialer (fakeppp) still running: %v", pids)
 	}
+	if w.script != "" {
+		if tree := w.processTree(); strings.Contains(tree, filepath.Base(w.script)) {
+			w.t.Errorf("the dialer's wrapper script still runs:\n%s", tree)
+		}
+	}
+}
+
+// processTree lists this test's oobd, wrapper script and dialer processes
+// (pid, parent, process group, command line), as `ps` would.
+func (w *world) processTree() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%7s %7s %7s  %s\n", "PID", "PPID", "PGID", "COMMAND")
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		cmd, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil || !(bytes.Contains(cmd, []byte(w.dir)) || bytes.Contains(cmd, []byte(w.tp.JumpNetnsPath()))) {
+			continue
+		}
+		st, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil || isZombie(st) {
+			continue
+		}
+		f := strings.Fields(string(st[bytes.LastIndexByte(st, ')')+1:]))
+		args := strings.ReplaceAll(strings.TrimRight(string(cmd), "\x00"), "\x00", " ")
+		args = strings.ReplaceAll(args, w.dir, "$DIR")
+		if len(args) > 90 {
+			args = args[:90] + "…"
+		}
+		fmt.Fprintf(&b, "%7s %7s %7s  %s\n", e.Name(), f[1], f[2], args)
+	}
+	return b.String()
 }
 
 // jumpRoutes lists the agent namespace's routes to the jump host's address.

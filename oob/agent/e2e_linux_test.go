@@ -276,6 +276,35 @@ func TestE2ESIGKILLRestart(t *testing.T) {
 	w.upAndIn(e2eSecret)
 	dialer := w.waitDialer(5 * time.Second)
 	w.agent.signal(syscall.SIGKILL)
+	killRestart(t, w, dialer)
+}
+
+// The dialer as owners often write it: a shell script around the real
+// one, which runs as the script's child. After a SIGKILL of oobd and a
+// restart, the script, its child, ppp0 and the route are all gone.
+func TestE2ESIGKILLRestartScriptDialer(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, setup{duration: 5 * time.Minute, dialerScript: true})
+	w.upAndIn(e2eSecret)
+	dialer := w.waitDialer(5 * time.Second)
+	tree := w.processTree()
+	if !strings.Contains(tree, filepath.Base(w.script)) {
+		t.Fatalf("the wrapper script is not running:\n%s", tree)
+	}
+	t.Logf("a session up:\n%s", tree)
+	w.agent.signal(syscall.SIGKILL)
+	if _, err := w.agent.wait(30 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("after SIGKILL of oobd:\n%s", w.processTree())
+	killRestart(t, w, dialer)
+}
+
+// killRestart checks that a SIGKILLed oobd left its dialer and route up,
+// then restarts it and checks that the start-up clean-up took everything
+// down, and that the next session works.
+func killRestart(t *testing.T, w *world, dialer int) {
+	t.Helper()
 	if _, err := w.agent.wait(30 * time.Second); err != nil {
 		t.Fatal(err)
 	}
@@ -288,6 +317,7 @@ func TestE2ESIGKILLRestart(t *testing.T) {
 
 	w.start()
 	w.assertClean()
+	t.Logf("after the restart's clean-up:\n%s", w.processTree())
 	st, err := w.status()
 	must(t, err)
 	if st.Session.Active {

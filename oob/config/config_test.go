@@ -377,3 +377,27 @@ func TestUnquotedNumbers(t *testing.T) {
 		t.Errorf("allowlist %s", got)
 	}
 }
+
+// pppd without nodetach leaves the process group oobd stops after a
+// crash: a warning, not an error.
+func TestPPPDWithoutNodetachIsAWarning(t *testing.T) {
+	dir := setup(t)
+	for _, tt := range []struct {
+		command string
+		warn    bool
+	}{
+		{"[pppd, call, oob, nodetach]", false},
+		{"[/usr/sbin/pppd, call, oob]", true},
+		{"[/usr/local/bin/dial-oob.sh]", false},
+	} {
+		path := fixture(t, dir, "full.yaml", "up_command: [pppd, call, oob, nodetach]", "up_command: "+tt.command)
+		c, err := Load(path)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.command, err)
+		}
+		got := strings.Contains(c.Warnings.Error(), "nodetach")
+		if got != tt.warn {
+			t.Errorf("%s: warnings %q", tt.command, c.Warnings.Error())
+		}
+	}
+}

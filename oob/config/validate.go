@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -98,6 +99,9 @@ func (l *loader) validate(c *Config) {
 	// link
 	if len(c.Link.UpCommand) == 0 || c.Link.UpCommand[0] == "" {
 		l.add("link.up_command", 0, "empty: nothing would dial")
+	} else if filepath.Base(c.Link.UpCommand[0]) == "pppd" && !slices.Contains(c.Link.UpCommand, "nodetach") {
+		// Detached, it leaves the process group oobd stops after a crash.
+		l.warn("link.up_command", "pppd without nodetach detaches: oobd could not stop it after a crash; add nodetach")
 	}
 	l.required("link.interface", c.Link.Interface)
 	for i, d := range c.Link.DNS {
