@@ -166,3 +166,23 @@ func TestShownMasksPINs(t *testing.T) {
 		}
 	}
 }
+
+func TestParseCNUM(t *testing.T) {
+	tests := []struct {
+		info []string
+		want string
+	}{
+		{[]string{`+CNUM: "","+46709876543",145`}, "+46709876543"},
+		{[]string{`+CNUM: "Own","46709876543",145`}, "+46709876543"},
+		{[]string{`+CNUM: ,"0709876543",129`}, "0709876543"},
+		{[]string{"^RSSI:12", `+CNUM: "","",129`, `+CNUM: "Voice","+4670111",145,7,4`}, "+4670111"},
+		{nil, ""},
+		{[]string{`+CNUM: "x","abc",145`}, ""},
+		{[]string{`+CNUM: "x"`}, ""},
+	}
+	for _, tt := range tests {
+		if got := parseCNUM(tt.info); got != tt.want {
+			t.Errorf("parseCNUM(%q) = %q, want %q", tt.info, got, tt.want)
+		}
+	}
+}

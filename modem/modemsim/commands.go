@@ -40,6 +40,7 @@ func commandTable() map[string]handler {
 		"+GSN":  {run: cmdValue(func(s *Simulator) string { return s.identity.IMEI })},
 		"+CIMI": {sim: true, run: cmdValue(func(s *Simulator) string { return s.identity.IMSI })},
 		"+CCID": {sim: true, run: cmdValue(func(s *Simulator) string { return "+CCID: " + s.identity.ICCID })},
+		"+CNUM": {sim: true, run: cmdCNUM},
 		"^ICCID": {sim: true, run: func(s *Simulator, c atCmd, r *reply) error {
 			if c.Op != opRead && c.Op != opExec {
 				return errSyntax
@@ -818,7 +819,31 @@ func (s *Simulator) answerSend(body string) {
 		if m != nil {
 			s.addSentLocked(*m)
 			s.log.Info("modemsim: sent", "to", m.To, "parts", m.Parts)
+			if own := s.identity.Number; own != "" && strings.TrimPrefix(m.To, "+") == strings.TrimPrefix(own, "+") {
+				// A text to the SIM's own number comes back.
+				text := m.Text
+				r.after = func() { s.Deliver(own, text) }
+			}
 		}
 		return r
 	})
+}
+
+// cmdCNUM is 27.007's +CNUM: the subscriber number, when the SIM stores
+// it: +CNUM: "",<number>,<type>.
+func cmdCNUM(s *Simulator, c atCmd, r *reply) error {
+	switch c.Op {
+	case opExec:
+		if n := s.identity.Number; n != "" && !s.cfg.noNumber {
+			typ := 129
+			if strings.HasPrefix(n, "+") {
+				typ = 145
+			}
+			r.add(fmt.Sprintf(`+CNUM: "",%q,%d`, n, typ))
+		}
+		return nil
+	case opTest:
+		return nil
+	}
+	return errSyntax
 }

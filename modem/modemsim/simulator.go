@@ -54,6 +54,9 @@ type Identity struct {
 	IMEI         string // +CGSN
 	IMSI         string // +CIMI
 	ICCID        string // +CCID, ^ICCID
+	// Number is the SIM's own number (+CNUM), E.164. A text sent to it
+	// comes back, as the network delivers it.
+	Number string
 }
 
 // DefaultIdentity is a Huawei E1752 with a Swedish SIM.
@@ -64,6 +67,7 @@ var DefaultIdentity = Identity{
 	IMEI:         "353142030123456",
 	IMSI:         "240011234567890",
 	ICCID:        "89460100001234567890",
+	Number:       "+46709876543",
 }
 
 // Sent is a message a client sent with +CMGS, reassembled from its parts.
@@ -97,6 +101,7 @@ type config struct {
 	without   []string
 	noURC     map[string]bool
 	queue     bool
+	noNumber  bool
 }
 
 // WithCapacity sets how many messages the SIM holds (default 30).
@@ -146,6 +151,10 @@ func WithoutURCs(prefixes ...string) Option {
 		}
 	}
 }
+
+// WithoutOwnNumber makes a SIM that does not store its own number: +CNUM
+// answers nothing, as on many prepaid SIMs.
+func WithoutOwnNumber() Option { return func(c *config) { c.noNumber = true } }
 
 // WithNetworkQueue makes texts that find the SIM full wait in the network
 // and arrive (with their +CMTI) as slots are freed, as a real network
@@ -323,7 +332,7 @@ func mergeIdentity(id Identity) Identity {
 	d := DefaultIdentity
 	for _, f := range []struct{ dst, src *string }{
 		{&d.Manufacturer, &id.Manufacturer}, {&d.Model, &id.Model}, {&d.Revision, &id.Revision},
-		{&d.IMEI, &id.IMEI}, {&d.IMSI, &id.IMSI}, {&d.ICCID, &id.ICCID},
+		{&d.IMEI, &id.IMEI}, {&d.IMSI, &id.IMSI}, {&d.ICCID, &id.ICCID}, {&d.Number, &id.Number},
 	} {
 		if *f.src != "" {
 			*f.dst = *f.src

@@ -61,12 +61,23 @@ func (l *ladder) upAndHold() (reason, step string) {
 		// short reason.
 		full := err
 		if step == "cancelled" {
-			full = errors.New(reason)
+			full = context.Cause(l.s.ctx) // a down, a kill, ErrYielded
 		}
 		l.s.settle(Outcome{Err: full, Step: step})
 		return reason, step
 	}
 
+	if l.s.report().Drill {
+		// A drill's probes (the quiet push) go through the link before
+		// it counts as passed.
+		for _, p := range l.s.probes {
+			if err := l.step(p.Name, func() error { return p.Check(l.s.ctx, l.path.DialContext) }); err != nil {
+				step, reason := failure(l.s.ctx, err)
+				l.s.settle(Outcome{Err: err, Step: step})
+				return reason, step
+			}
+		}
+	}
 	rep := l.s.markUp(l.clock.Now())
 	l.record(rep)
 	l.s.settle(Outcome{Until: rep.Until, Forwards: rep.Forwards})
@@ -99,23 +110,39 @@ func (l *ladder) handOver() error {
 // brought up stays up when a later step fails: tearDown takes it down.
 func (l *ladder) bringUp(dialCtx context.Context) error {
 	l.record(l.s.update(func(rep *Report) { rep.State = StateDialing }))
-	p, err := l.link.Up(dialCtx)
-	if err != nil {
-		return &stepError{"link", err}
+	var p Path
+	if err := l.step("link", func() (err error) { p, err = l.link.Up(dialCtx); return err }); err != nil {
+		return err
 	}
 	l.path = p
 	l.record(l.s.update(func(rep *Report) {
 		rep.Interface, rep.LocalIP, rep.State = p.Interface(), addrString(p.LocalIP()), StateTunnel
 	}))
-	t, err := l.open(l.s.ctx, p.DialContext)
-	if err != nil {
-		return &stepError{"tunnel", err}
+	var t Tunnel
+	if err := l.step("tunnel", func() (err error) { t, err = l.open(l.s.ctx, p.DialContext); return err }); err != nil {
+		return err
 	}
 	l.tun = t
-	if _, err := t.SelfCheck(l.s.ctx); err != nil {
-		return &stepError{"self-check", err}
+	if err := l.step("self-check", func() error { _, err := t.SelfCheck(l.s.ctx); return err }); err != nil {
+		return err
 	}
 	l.s.update(func(rep *Report) { rep.Forwards = t.Forwards() })
+	return nil
+}
+
+// step runs one step of the way up, records how long it took, and names
+// it in the error.
+func (l *ladder) step(name string, do func() error) error {
+	start := l.clock.Now()
+	err := do()
+	st := StepTime{Name: name, Took: l.clock.Now().Sub(start)}
+	if err != nil {
+		st.Err = summary(err)
+	}
+	l.s.update(func(rep *Report) { rep.Steps = append(rep.Steps, st) })
+	if err != nil {
+		return &stepError{name, err}
+	}
 	return nil
 }
 
@@ -261,9 +288,10 @@ func (l *ladder) tearDown(reason, step string) Report {
 	ctx, cancel := clock.WithTimeout(context.WithoutCancel(l.s.ctx), l.clock, l.cfg.TeardownTimeout)
 	defer cancel()
 	switch {
+	case rep.Drill: // a drill's result is its runner's to tell
 	case rep.Started.IsZero():
 		l.notices.Failed(ctx, rep)
-	case !rep.Drill:
+	default:
 		l.notices.Down(ctx, rep)
 	}
 	l.log.Info("session ended", "reason", rep.Reason, "step", rep.Step, "bytes", rep.Bytes)

@@ -25,6 +25,7 @@ type running struct {
 	rep      Report
 	duration time.Duration // asked for; the end is set from it once up
 	waiters  []chan<- Outcome
+	probes   []Probe // a drill's checks through the link; set before the ladder runs
 }
 
 func newRunning(parent context.Context, rep Report, d time.Duration) *running {
@@ -42,6 +43,7 @@ func (r *running) report() Report {
 func (r *running) reportLocked() Report {
 	rep := r.rep
 	rep.Forwards = append([]tunnel.BoundForward(nil), r.rep.Forwards...)
+	rep.Steps = append([]StepTime(nil), r.rep.Steps...)
 	return rep
 }
 

@@ -87,7 +87,28 @@ type Report struct {
 	// Step and Reason say where and why a session failed or ended.
 	Step   string
 	Reason string
+	// Steps are the steps of the way up (link, tunnel, self-check, and a
+	// drill's probes) with how long each took, in order.
+	Steps []StepTime
 }
+
+// StepTime is how one step of the way up went.
+type StepTime struct {
+	Name string        `json:"name"`
+	Took time.Duration `json:"took_ns"`
+	Err  string        `json:"error,omitempty"` // "" when it passed
+}
+
+// Probe is a drill's check through the link once the self-check passed
+// (the quiet push). Its error fails the drill at that step.
+type Probe struct {
+	Name  string
+	Check func(ctx context.Context, via DialFunc) error
+}
+
+// ErrYielded ends a drill that a request for a session interrupted: the
+// session starts once the drill is torn down.
+var ErrYielded = errors.New("drill yielded to a session")
 
 // Notices tells the world about the session. Each call is bounded by its
 // context and its failure is the implementation's to log: a notice never
@@ -203,6 +224,8 @@ type Controller struct {
 	base context.Context
 	cur  *running // nil when no session runs
 	last Report   // the most recent session, once it ended
+	// next starts the session that a drill yielded to, once it is over.
+	next func()
 }
 
 // New makes a Controller. Run must be called before requests are taken.
@@ -266,12 +289,13 @@ func (c *Controller) Up(requester string, local bool, d time.Duration) <-chan Ou
 }
 
 // Drill runs one end-to-end test: a session that ends as soon as its
-// self-check has passed.
-func (c *Controller) Drill() <-chan Outcome {
-	return c.start("", true, true, 0)
+// self-check and probes have passed. A request for a session during it
+// ends it (ErrYielded) and starts once it is torn down.
+func (c *Controller) Drill(probes ...Probe) <-chan Outcome {
+	return c.start("", true, true, 0, probes...)
 }
 
-func (c *Controller) start(requester string, local, drill bool, d time.Duration) <-chan Outcome {
+func (c *Controller) start(requester string, local, drill bool, d time.Duration, probes ...Probe) <-chan Outcome {
 	out := make(chan Outcome, 1)
 	if d <= 0 {
 		d = c.cfg.Duration
@@ -289,6 +313,20 @@ func (c *Controller) start(requester string, local, drill bool, d time.Duration)
 			out <- Outcome{Err: errors.New("a session is running; drill skipped"), Step: "start"}
 			return out
 		}
+		if r.report().Drill {
+			// The request comes first: the drill ends, and this starts
+			// with its own notices once the drill is torn down.
+			r.stop(ErrYielded)
+			prev := c.next
+			c.next = func() {
+				if prev != nil {
+					prev()
+				}
+				o := <-c.start(requester, local, false, d)
+				out <- o
+			}
+			return out
+		}
 		now := c.clock.Now()
 		r.extendTo(now.Add(d), now, c.cfg.MaxDuration)
 		if rep := r.report(); rep.State == StateUp {
@@ -301,6 +339,7 @@ func (c *Controller) start(requester string, local, drill bool, d time.Duration)
 	// Sessions are ended by Run (with errStopping), not by the base
 	// context's plain cancellation, so their teardown says why.
 	r := newRunning(context.WithoutCancel(c.base), Report{RequestedBy: requester, Local: local, Drill: drill, State: StateDialing}, d)
+	r.probes = probes
 	r.addWaiter(out)
 	c.cur = r
 	l := newLadder(&c.parts, r)
@@ -311,8 +350,14 @@ func (c *Controller) start(requester string, local, drill bool, d time.Duration)
 		c.mu.Lock()
 		c.last = r.report()
 		c.cur = nil
+		next := c.next
+		c.next = nil
 		c.mu.Unlock()
 		close(r.done)
+		if next != nil {
+			c.wg.Add(1)
+			go func() { defer c.wg.Done(); next() }()
+		}
 	}()
 	return out
 }

@@ -305,8 +305,9 @@ func TestEveryExitTearsDownInReverse(t *testing.T) {
 			},
 			wantOutcome: "self-check: no SSH banner through the forward", wantStep: "self-check",
 			wantReason: "no SSH banner through the forward", wantDrill: true,
+			// A drill's failure is its runner's to tell.
 			wantEvents: []string{"modem released", "link up 1", "tunnel open", "self-check failed",
-				"tunnel closed", "link down 1", "modem reacquired", "notice failed: no SSH banner through the forward"},
+				"tunnel closed", "link down 1", "modem reacquired"},
 		},
 	}
 	for _, tt := range tests {
@@ -752,4 +753,57 @@ func TestLateUpsAreAnswered(t *testing.T) {
 			r.wait()
 		})
 	}
+}
+
+// A drill times each step of the way up and runs its probes (the quiet
+// push) through the link before it counts as passed.
+func TestDrillStepsAndProbes(t *testing.T) {
+	for _, fail := range []bool{false, true} {
+		r := newRig(t, baseConfig)
+		var via bool
+		probe := Probe{Name: "push", Check: func(ctx context.Context, dial DialFunc) error {
+			via = dial != nil
+			if fail {
+				return errors.New("pushover: server error (HTTP 500)")
+			}
+			return nil
+		}}
+		o := r.outcome(r.c.Drill(probe))
+		rep := r.wait()
+		var names []string
+		for _, s := range rep.Steps {
+			names = append(names, s.Name)
+		}
+		if !slices.Equal(names, []string{"link", "tunnel", "self-check", "push"}) || !via {
+			t.Fatalf("steps %v (probe through the link: %v)", names, via)
+		}
+		last := rep.Steps[len(rep.Steps)-1]
+		if fail != (o.Err != nil) || fail && (o.Step != "push" || last.Err == "" || rep.Step != "push") {
+			t.Errorf("fail=%v: outcome %+v, last step %+v, report step %q", fail, o, last, rep.Step)
+		}
+	}
+}
+
+// A request for a session during a drill ends the drill (ErrYielded) and
+// gets its own session, with its own notices, once the drill is down.
+func TestDrillYieldsToASession(t *testing.T) {
+	r := newRig(t, baseConfig)
+	r.link.set(func(l *fakeLink) { l.gate = make(chan struct{}) })
+	drill := r.c.Drill()
+	r.waitEvent("link dialing 1")
+	up := r.c.Up("+46701234567", false, 0)
+	d := r.outcome(drill)
+	if !errors.Is(d.Err, ErrYielded) {
+		t.Fatalf("the drill's outcome: %+v, want ErrYielded", d)
+	}
+	r.link.set(func(l *fakeLink) { l.gate = nil })
+	o := r.outcome(up)
+	if o.Err != nil || o.Already {
+		t.Fatalf("the session's outcome: %+v, want its own session up", o)
+	}
+	rep, active := r.c.Status()
+	if !active || rep.Drill || rep.RequestedBy != "+46701234567" {
+		t.Fatalf("now running: %+v (active %v)", rep, active)
+	}
+	r.waitEvent("notice up")
 }
