@@ -788,7 +788,8 @@ func TestDrillStepsAndProbes(t *testing.T) {
 // gets its own session, with its own notices, once the drill is down.
 func TestDrillYieldsToASession(t *testing.T) {
 	r := newRig(t, baseConfig)
-	r.link.set(func(l *fakeLink) { l.gate = make(chan struct{}) })
+	gate := make(chan struct{})
+	r.link.set(func(l *fakeLink) { l.gate = gate })
 	drill := r.c.Drill()
 	r.waitEvent("link dialing 1")
 	up := r.c.Up("+46701234567", false, 0)
@@ -796,7 +797,7 @@ func TestDrillYieldsToASession(t *testing.T) {
 	if !errors.Is(d.Err, ErrYielded) {
 		t.Fatalf("the drill's outcome: %+v, want ErrYielded", d)
 	}
-	r.link.set(func(l *fakeLink) { l.gate = nil })
+	close(gate) // the session's own dial goes through
 	o := r.outcome(up)
 	if o.Err != nil || o.Already {
 		t.Fatalf("the session's outcome: %+v, want its own session up", o)
