@@ -18,6 +18,7 @@ import (
 	"github.com/oobd/oobd/oob/audit"
 	"github.com/oobd/oobd/oob/config"
 	"github.com/oobd/oobd/oob/control"
+	"github.com/oobd/oobd/oob/drill"
 	"github.com/oobd/oobd/oob/health"
 	"github.com/oobd/oobd/oob/inbox"
 	"github.com/oobd/oobd/oob/notify"
@@ -54,6 +55,7 @@ type Agent struct {
 	inbox    *inbox.Poller
 	sessions *session.Controller
 	requests *requests.Handler
+	drills   *drill.Runner
 	push     *notify.Pushover // nil: pushes not configured
 	closers  []func() error   // what New opened, closed by Run (or by New on failure)
 }
@@ -97,12 +99,16 @@ func New(cfg *config.Config, opts ...Option) (_ *Agent, err error) {
 	a.modem = modem.New(cfg.Modem.Port, cfg.ModemOptions(a.store.ModemMemory(), a.log)...)
 	a.closers = append(a.closers, a.modem.Close)
 	a.requests = &requests.Handler{Store: a.store, JumpHost: cfg.Tunnel.JumpHost, Lockout: trig.Lockout, Log: a.log, Now: time.Now}
-	a.inbox, err = inbox.New(a.modem, trig, a.audit, a.store, inbox.HandlerFunc(a.requests.Text),
-		append(cfg.InboxOptions(a.log), inbox.WithAlerts(notices.Alert))...)
-	if err != nil {
+	a.drills = &drill.Runner{Store: a.store, Push: notices.Push, Extra: cfg.Notify.SMSNumbers, Log: a.log, Now: time.Now}
+	iopts := append(cfg.InboxOptions(a.log), inbox.WithAlerts(notices.Alert))
+	if cfg.Drill.SMSLoop {
+		a.drills.Loop = &drill.Loop{OwnNumber: a.ownNumber, CountryCode: cfg.Trigger.CountryCode, Now: time.Now}
+		iopts = append(iopts, inbox.WithLoopback(a.drills.Loop.Match))
+	}
+	if a.inbox, err = inbox.New(a.modem, trig, a.audit, a.store, inbox.HandlerFunc(a.requests.Text), iopts...); err != nil {
 		return nil, err
 	}
-	notices.SMS = a.inbox
+	notices.SMS, a.drills.SMS = a.inbox, a.inbox
 	if a.link == nil {
 		if a.link, err = a.realLink(); err != nil {
 			return nil, err
@@ -113,7 +119,8 @@ func New(cfg *config.Config, opts ...Option) (_ *Agent, err error) {
 		sopts = append(sopts, session.WithPort(a.inbox))
 	}
 	a.sessions = session.New(cfg.SessionConfig(), a.link, a.openTunnel, notices, sopts...)
-	a.requests.Sessions = a.sessions
+	a.requests.Sessions, a.drills.Sessions = a.sessions, a.sessions
+	a.requests.Drill = func(ctx context.Context) session.Outcome { return a.drills.Run(ctx, drill.Manual) }
 	return a, nil
 }
 
@@ -159,12 +166,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 	}()
 	if spec := a.cfg.Drill.Schedule; spec != "" {
-		drills, err := schedule.Start(spec, func() {
-			select {
-			case <-a.requests.Drill():
-			case <-ctx.Done(): // the drill itself ends with the sessions
-			}
-		}, a.log)
+		drills, err := schedule.Start(spec, func() { a.drills.Run(ctx, drill.Scheduled) }, a.log)
 		if err != nil {
 			return fmt.Errorf("drill.schedule: %w", err)
 		}

@@ -147,16 +147,22 @@ notify:
 		}
 	})
 	p := &inProcess{simulator: simulator, cfg: cfg, stateDir: stateDir, socket: control.SocketPath(stateDir)}
-	// The socket is there once Run has started the agent's parts.
+	// The socket answers once Run has started the agent's parts; a Run
+	// that ends first says why.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if _, err := os.Stat(p.socket); err == nil {
+		if c, err := net.Dial("unix", p.socket); err == nil {
+			c.Close()
 			return p
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("the agent stopped before its control socket answered: %v", err)
+		case <-time.After(10 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("no control socket")
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 

@@ -41,6 +41,10 @@ type Modem struct {
 	PINFile         string        `yaml:"pin_file"`
 	CommandTimeout  time.Duration `yaml:"command_timeout"`
 	RecoveryCommand []string      `yaml:"recovery_command"`
+	// OwnNumber is the SIM's own number, for drill.sms_loop; "" asks the
+	// SIM (AT+CNUM). OwnE164 is it in E.164, set by Load.
+	OwnNumber string `yaml:"own_number"`
+	OwnE164   string `yaml:"-"`
 }
 
 // SinglePort reports whether PPP takes the AT port for the session, so no
@@ -126,6 +130,9 @@ type Health struct {
 // Drill is the "drill" section.
 type Drill struct {
 	Schedule string `yaml:"schedule"`
+	// SMSLoop also texts the SIM's own number and waits for it to come
+	// back: the inbox proven end to end, at the cost of one SMS a drill.
+	SMSLoop bool `yaml:"sms_loop"`
 }
 
 // Secrets are the trimmed contents of the secret files.

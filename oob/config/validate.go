@@ -50,6 +50,13 @@ func (l *loader) validate(c *Config) {
 			c.Trigger.CountryCode = ""
 		}
 	}
+	if c.Modem.OwnNumber != "" {
+		if e, err := phone.Parse(c.Modem.OwnNumber, c.Trigger.CountryCode); err != nil {
+			l.add("modem.own_number", 0, err.Error())
+		} else {
+			c.Modem.OwnE164 = e
+		}
+	}
 	if len(c.Trigger.Senders) == 0 {
 		l.add("trigger.senders", 0, "no senders: nobody could trigger the link")
 	}

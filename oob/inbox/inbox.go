@@ -128,6 +128,7 @@ type options struct {
 	indications    bool
 	handOver       bool
 	alert          Alerter
+	loopback       func(modem.Message) bool
 	incompleteWait time.Duration
 	storageWarn    int // percent
 	logger         *slog.Logger
@@ -148,6 +149,11 @@ func WithIndications(on bool) Option { return func(o *options) { o.indications =
 // to the dialer for each session: replies owed when an up comes wait for
 // the session's end, so the dialer never waits for them.
 func WithHandOver(on bool) Option { return func(o *options) { o.handOver = on } }
+
+// WithLoopback hands every text to f before any other check: a drill's
+// text to the SIM's own number, carrying its one-time token, is taken
+// (f returns true), deleted and audited as drill-loop, never decided.
+func WithLoopback(f func(modem.Message) bool) Option { return func(o *options) { o.loopback = f } }
 
 // WithAlerts sends the alerts about the modem (SIM changed or locked,
 // storage near full) to a.
@@ -427,6 +433,10 @@ func (p *Poller) read(ctx context.Context) ([]trigger.Request, []outgoing, error
 			if p.deleteAll(ctx, m) {
 				delete(p.undeleted, fp)
 			}
+			continue
+		}
+		if p.opts.loopback != nil && m.Complete && m.Encoding != modem.EncodingBinary && p.opts.loopback(m) {
+			settle(m, trigger.Decision{Verdict: trigger.DrillLoop, Sender: m.Sender, SCTS: m.SCTS, Reason: "the drill's text came back"})
 			continue
 		}
 		// A stranger's part is decided (and deleted) at once; only the

@@ -21,6 +21,7 @@ type Message struct {
 
 // Push priorities (Pushover's scale; 2, emergency, is never used).
 const (
+	PriorityQuiet  = -2 // delivered with no alert at all: a drill's proof of the push path
 	PriorityLow    = -1
 	PriorityNormal = 0
 	PriorityHigh   = 1
@@ -529,3 +530,30 @@ func ExtendedSMS(until time.Time, running bool) string {
 
 // NoSessionSMS answers a down with no session running.
 func NoSessionSMS() string { return "oobd: no session is running." }
+
+// DrillResult is how a drill went, for its notices.
+type DrillResult struct {
+	At     time.Time
+	OK     bool
+	Step   string // the step that failed
+	Reason string
+}
+
+// DrillPushMessage is the quiet push a drill sends through the link: it
+// proves the push path without an alert on the phone.
+func DrillPushMessage(at time.Time) Message {
+	return Message{Title: "oobd: drill", Push: "Drill at " + clock(at) + ": link, path, tunnel and self-check worked; this push came through the cellular link.",
+		SMS: "oobd drill ok", Priority: PriorityQuiet}
+}
+
+// DrillMessage tells the owner that a drill failed (loud: the backup path
+// is broken), or that the first drill after a failure passed.
+func DrillMessage(r DrillResult) Message {
+	if r.OK {
+		push := "The drill at " + clock(r.At) + " passed: the backup path works again."
+		return Message{Title: "oobd: backup path OK again", Push: push, SMS: FitSMS("oobd: backup path OK again (drill " + clockShort(r.At) + ")."), Priority: PriorityNormal}
+	}
+	why := strings.TrimSpace(r.Step + ": " + r.Reason)
+	push := "The drill at " + clock(r.At) + " failed at " + why + ". The backup path would not work if you needed it now."
+	return Message{Title: "oobd: DRILL FAILED", Push: push, SMS: FitSMS("oobd: DRILL FAILED at " + why), Priority: PriorityHigh}
+}

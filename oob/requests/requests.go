@@ -27,8 +27,10 @@ type Handler struct {
 	// Lockout says whether the trigger's lockout is in force, and until
 	// when (the trigger judges it on the time it trusts).
 	Lockout func() (bool, time.Time)
-	Log     *slog.Logger
-	Now     func() time.Time
+	// Drill runs one drill now and returns once it is recorded.
+	Drill func(ctx context.Context) session.Outcome
+	Log   *slog.Logger
+	Now   func() time.Time
 }
 
 // Text carries out an accepted text (inbox.Handler).
@@ -138,7 +140,9 @@ func (h *Handler) Control(ctx context.Context, req control.Request) control.Resp
 		}
 		return control.Response{OK: true, Until: until}
 	case control.VerbDrill:
-		return h.await(ctx, h.Drill(), "drill passed: link, path, tunnel and self-check all worked")
+		out := make(chan session.Outcome, 1)
+		go func() { out <- h.Drill(ctx) }()
+		return h.await(ctx, out, "drill passed: link, path, tunnel, self-check and push all worked")
 	}
 	return control.Response{Error: fmt.Sprintf("unknown request %q", req.Verb)}
 }
@@ -157,37 +161,6 @@ func (h *Handler) await(ctx context.Context, out <-chan session.Outcome, okMsg s
 	case <-ctx.Done():
 		return control.Response{Error: "gave up waiting: " + ctx.Err().Error()}
 	}
-}
-
-// Drill runs one end-to-end test and records how it went.
-func (h *Handler) Drill() <-chan session.Outcome {
-	start := h.Now()
-	out := make(chan session.Outcome, 1)
-	in := h.Sessions.Drill()
-	go func() {
-		o := <-in
-		if o.Step == "start" {
-			// Not run (a session is up): nothing was tested, nothing to record.
-			h.Log.Info("drill skipped", "reason", o.Err)
-			out <- o
-			return
-		}
-		// The drill's own teardown finishes before it is recorded.
-		h.Sessions.Wait(context.Background())
-		d := &state.Drill{Time: start, OK: o.Err == nil, Duration: h.Now().Sub(start)}
-		result := "passed"
-		if o.Err != nil {
-			d.Reason = o.Err.Error()
-			result = "failed: " + d.Reason
-		}
-		h.Store.Update(func(st *state.State) {
-			st.LastDrill = d
-			st.AddEvent(start, "drill", result)
-		})
-		h.Log.Info("drill", "ok", d.OK, "reason", d.Reason, "took", d.Duration)
-		out <- o
-	}()
-	return out
 }
 
 // ready waits until the session controller takes requests.

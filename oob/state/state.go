@@ -9,6 +9,7 @@ import (
 
 	"github.com/oobd/oobd/modem"
 	"github.com/oobd/oobd/oob/link"
+	"github.com/oobd/oobd/oob/session"
 	"github.com/oobd/oobd/tunnel"
 )
 
@@ -126,12 +127,20 @@ type Failure struct {
 	Reason string    `json:"reason"` // e.g. "PPP x3: no IP"
 }
 
-// Drill is the outcome of the last end-to-end drill.
+// Drill is the outcome of the last end-to-end drill that ran to a
+// verdict (a drill skipped or yielded to a session is an event).
 type Drill struct {
 	Time     time.Time     `json:"time"`
+	Kind     string        `json:"kind,omitempty"` // "scheduled" or "manual"
 	OK       bool          `json:"ok"`
+	Step     string        `json:"step,omitempty"` // the step that failed
 	Reason   string        `json:"reason,omitempty"`
 	Duration time.Duration `json:"duration_ns,omitempty"`
+	// Steps are the drill's steps with how long each took.
+	Steps        []session.StepTime `json:"steps,omitempty"`
+	Bytes        uint64             `json:"bytes,omitempty"`
+	SignalDBm    int                `json:"signal_dbm,omitempty"` // 0: unknown
+	Registration string             `json:"registration,omitempty"`
 }
 
 // Event is one line of recent history.

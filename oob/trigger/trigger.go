@@ -38,6 +38,8 @@ const (
 	Malformed     Verdict = "malformed"
 	Binary        Verdict = "binary"
 	Incomplete    Verdict = "incomplete"
+	// DrillLoop is a drill's own text come back to the SIM (drill.sms_loop).
+	DrillLoop Verdict = "drill-loop"
 	// UnsafeSecret is a text refused because a secret file it needs is
 	// now readable or replaceable by others (or gone); it never counts
 	// towards lockout.
