@@ -157,6 +157,7 @@ notify:
 		}
 		select {
 		case err := <-done:
+			done <- err // for the clean-up
 			t.Fatalf("the agent stopped before its control socket answered: %v", err)
 		case <-time.After(10 * time.Millisecond):
 		}
