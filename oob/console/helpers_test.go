@@ -1,0 +1,331 @@
+package console
+
+import (
+	"bytes"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+)
+
+// patience bounds every wait for something that should happen at once;
+// it is a failure deadline, never a way to let time pass.
+const patience = 10 * time.Second
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// fakeClock is a clock that moves only when told. Timers run in Advance,
+// in the order they fall due.
+type fakeClock struct {
+	mu     sync.Mutex // guards now and timers
+	now    time.Time
+	timers []*fakeTimer
+	armed  chan time.Duration // if not nil, gets each AfterFunc's d
+}
+
+type fakeTimer struct {
+	due time.Time
+	f   func()
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{now: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) AfterFunc(d time.Duration, f func()) func() bool {
+	c.mu.Lock()
+	t := &fakeTimer{due: c.now.Add(d), f: f}
+	c.timers = append(c.timers, t)
+	c.mu.Unlock()
+	if c.armed != nil {
+		select {
+		case c.armed <- d:
+		default:
+		}
+	}
+	return func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		i := slices.Index(c.timers, t)
+		if i >= 0 {
+			c.timers = slices.Delete(c.timers, i, i+1)
+		}
+		return i >= 0
+	}
+}
+
+// Advance moves the clock by d, running each timer that falls due at its
+// own time.
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	target := c.now.Add(d)
+	c.mu.Unlock()
+	for {
+		c.mu.Lock()
+		i := -1
+		for j, t := range c.timers {
+			if !t.due.After(target) && (i < 0 || t.due.Before(c.timers[i].due)) {
+				i = j
+			}
+		}
+		if i < 0 {
+			c.now = target
+			c.mu.Unlock()
+			return
+		}
+		t := c.timers[i]
+		c.timers = slices.Delete(c.timers, i, i+1)
+		if t.due.After(c.now) {
+			c.now = t.due
+		}
+		c.mu.Unlock()
+		t.f()
+	}
+}
+
+func (c *fakeClock) pending() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.timers)
+}
+
+// fakePort is a console device in memory: the test prints as the router
+// with print and sees what the bridge sent in typed and breaks.
+type fakePort struct {
+	r        *io.PipeReader
+	w        *io.PipeWriter
+	typed    chan []byte
+	breaks   chan struct{}
+	breakErr error
+}
+
+func newFakePort() *fakePort {
+	r, w := io.Pipe()
+	return &fakePort{r: r, w: w, typed: make(chan []byte, 64), breaks: make(chan struct{}, 8)}
+}
+
+func (p *fakePort) Read(b []byte) (int, error) { return p.r.Read(b) }
+
+func (p *fakePort) Write(b []byte) (int, error) {
+	p.typed <- bytes.Clone(b)
+	return len(b), nil
+}
+
+func (p *fakePort) Close() error { return p.r.CloseWithError(os.ErrClosed) }
+
+func (p *fakePort) SendBreak() error {
+	if p.breakErr != nil {
+		return p.breakErr
+	}
+	p.breaks <- struct{}{}
+	return nil
+}
+
+func (p *fakePort) print(t *testing.T, s string) {
+	t.Helper()
+	if _, err := p.w.Write([]byte(s)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// expectTyped reads what reached the router until it is exactly want.
+func (p *fakePort) expectTyped(t *testing.T, want string) {
+	t.Helper()
+	var got []byte
+	for len(got) < len(want) {
+		select {
+		case b := <-p.typed:
+			got = append(got, b...)
+		case <-time.After(patience):
+			t.Fatalf("the router got %q, want %q", got, want)
+		}
+	}
+	if string(got) != want {
+		t.Fatalf("the router got %q, want %q", got, want)
+	}
+}
+
+// opener returns the ports in turn, then fails.
+func opener(ports ...Port) Opener {
+	var mu sync.Mutex
+	return func(string, int) (Port, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(ports) == 0 {
+			return nil, os.ErrNotExist
+		}
+		p := ports[0]
+		ports = ports[1:]
+		return p, nil
+	}
+}
+
+// states collects the bridge's state changes.
+type states chan State
+
+func (s states) fn(st State) { s <- st }
+
+// wait returns the next state change, which must have Open == open.
+func (s states) wait(t *testing.T, open bool) State {
+	t.Helper()
+	select {
+	case st := <-s:
+		if st.Open != open {
+			t.Fatalf("state %+v, want open=%v", st, open)
+		}
+		return st
+	case <-time.After(patience):
+		t.Fatalf("no state change to open=%v", open)
+		return State{}
+	}
+}
+
+// term is a TCP client of the bridge; it keeps everything it read, so a
+// test can check what came in what order.
+type term struct {
+	t    *testing.T
+	conn net.Conn
+	buf  []byte
+	seen int // buf[:seen] has been matched by expect
+}
+
+func dial(t *testing.T, b *Bridge) *term {
+	t.Helper()
+	c, err := net.Dial("tcp", b.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &term{t: t, conn: c}
+}
+
+// expect reads until want appears after what was matched before, and
+// returns the text up to and including it.
+func (m *term) expect(want string) string {
+	m.t.Helper()
+	m.conn.SetReadDeadline(time.Now().Add(patience))
+	chunk := make([]byte, 4096)
+	for {
+		if i := strings.Index(string(m.buf[m.seen:]), want); i >= 0 {
+			got := string(m.buf[m.seen : m.seen+i+len(want)])
+			m.seen += i + len(want)
+			return got
+		}
+		n, err := m.conn.Read(chunk)
+		m.buf = append(m.buf, chunk[:n]...)
+		if err != nil {
+			m.t.Fatalf("reading for %q: %v (after the last match: %q)", want, err, m.buf[m.seen:])
+		}
+	}
+}
+
+// eof reads until the bridge closes the connection.
+func (m *term) eof() {
+	m.t.Helper()
+	m.conn.SetReadDeadline(time.Now().Add(patience))
+	_, err := io.Copy(io.Discard, m.conn)
+	if err != nil {
+		m.t.Fatalf("want the connection closed, got %v", err)
+	}
+}
+
+func (m *term) send(s string) {
+	m.t.Helper()
+	if _, err := m.conn.Write([]byte(s)); err != nil {
+		m.t.Fatal(err)
+	}
+}
+
+// transcript is everything the client saw, for the test log.
+func (m *term) transcript() string {
+	s := strings.ReplaceAll(string(m.buf), "\r\n", "\n")
+	return strings.ReplaceAll(s, string(telnetOffer), "")
+}
+
+// router is the far end of a pseudo-terminal, found by the bridge through
+// a symlink as it would find /dev/serial/by-id/usb-…: a re-plug is a new
+// pty behind the same link.
+type router struct {
+	t      *testing.T
+	link   string
+	master *os.File
+	buf    []byte
+	seen   int
+}
+
+func newRouter(t *testing.T) *router {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "by-id")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r := &router{t: t, link: filepath.Join(dir, "usb-FTDI_FT232R_A50285BI-if00-port0")}
+	r.plug()
+	t.Cleanup(func() { r.master.Close() })
+	return r
+}
+
+// plug makes a new pty and points the link at it.
+func (r *router) plug() {
+	r.t.Helper()
+	master, slave, err := pty.Open()
+	if err != nil {
+		r.t.Skipf("no pty: %v", err)
+	}
+	name := slave.Name()
+	slave.Close() // the bridge opens it by the link
+	if err := os.Symlink(name, r.link); err != nil {
+		r.t.Fatal(err)
+	}
+	r.master, r.buf, r.seen = master, nil, 0
+}
+
+// unplug removes the link and closes the pty: the bridge's next read fails.
+func (r *router) unplug() {
+	r.t.Helper()
+	if err := os.Remove(r.link); err != nil {
+		r.t.Fatal(err)
+	}
+	r.master.Close()
+}
+
+func (r *router) print(s string) {
+	r.t.Helper()
+	if _, err := r.master.Write([]byte(s)); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// expect reads what the bridge typed until want appears, and returns all
+// of it since the last match.
+func (r *router) expect(want string) string {
+	r.t.Helper()
+	r.master.SetReadDeadline(time.Now().Add(patience))
+	chunk := make([]byte, 1024)
+	for {
+		if i := strings.Index(string(r.buf[r.seen:]), want); i >= 0 {
+			got := string(r.buf[r.seen : r.seen+i+len(want)])
+			r.seen += i + len(want)
+			return got
+		}
+		n, err := r.master.Read(chunk)
+		r.buf = append(r.buf, chunk[:n]...)
+		if err != nil {
+			r.t.Fatalf("router reading for %q: %v (have %q)", want, err, r.buf[r.seen:])
+		}
+	}
+}
