@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
 )
 
 // patience bounds every wait for something that should happen at once;
@@ -291,7 +292,24 @@ func (r *router) plug() {
 	if err := os.Symlink(name, r.link); err != nil {
 		r.t.Fatal(err)
 	}
-	r.master, r.buf, r.seen = master, nil, 0
+	r.master, r.buf, r.seen = pollable(r.t, master), nil, 0
+}
+
+// pollable returns f on a non-blocking descriptor in Go's poller, so that
+// read deadlines work and Close takes effect at once. creack/pty leaves
+// the master in blocking mode.
+func pollable(t *testing.T, f *os.File) *os.File {
+	t.Helper()
+	defer f.Close()
+	fd, err := unix.Dup(int(f.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		t.Fatal(err)
+	}
+	return os.NewFile(uintptr(fd), f.Name())
 }
 
 // unplug removes the link and closes the pty: the bridge's next read fails.
@@ -314,7 +332,9 @@ func (r *router) print(s string) {
 // of it since the last match.
 func (r *router) expect(want string) string {
 	r.t.Helper()
-	r.master.SetReadDeadline(time.Now().Add(patience))
+	if err := r.master.SetReadDeadline(time.Now().Add(patience)); err != nil {
+		r.t.Fatal(err)
+	}
 	chunk := make([]byte, 1024)
 	for {
 		if i := strings.Index(string(r.buf[r.seen:]), want); i >= 0 {
