@@ -110,15 +110,7 @@ func TestIdleTimeout(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			clock := newFakeClock()
-			port := newFakePort()
-			st := make(states, 4)
-			b, err := Listen(Config{Device: "/dev/fake", Listen: "127.0.0.1:0", IdleTimeout: tt.idle},
-				quiet(), WithClock(clock), WithOpener(opener(port)), WithStateFunc(st.fn))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer b.Close()
-			st.wait(t, true)
+			b, port := listenFake(t, Config{IdleTimeout: tt.idle}, WithClock(clock))
 			stray := dial(t, b) // an nc left open on the box
 			stray.expect("Keyboard: yours.")
 			owner := dial(t, b)
@@ -163,14 +155,7 @@ func holder(b *Bridge) int {
 }
 
 func TestBreak(t *testing.T) {
-	port := newFakePort()
-	st := make(states, 4)
-	b, err := Listen(Config{Device: "/dev/fake", Listen: "127.0.0.1:0"}, quiet(), WithOpener(opener(port)), WithStateFunc(st.fn))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	st.wait(t, true)
+	b, port := listenFake(t, Config{})
 	owner := dial(t, b)
 	owner.expect("Keyboard: yours.")
 	watcher := dial(t, b)
@@ -188,24 +173,19 @@ func TestBreak(t *testing.T) {
 		case <-time.After(patience):
 			t.Fatalf("%q sent no BREAK", seq)
 		}
-		owner.expect("client 1 (127.0.0.1:")
+		owner.expect("sent a BREAK]")
 		watcher.expect("sent a BREAK]")
 	}
 	if n := len(port.breaks); n != 0 {
 		t.Errorf("%d BREAKs too many", n)
 	}
-	port.breakErr = errors.New("inappropriate ioctl for device")
+	port.failBreaks(errors.New("inappropriate ioctl for device"))
 	owner.send("\x1eB")
 	owner.expect("[oobd: no BREAK: inappropriate ioctl for device]")
 }
 
 func TestKeys(t *testing.T) {
-	port := newFakePort()
-	b, err := Listen(Config{Device: "/dev/fake", Listen: "127.0.0.1:0"}, quiet(), WithOpener(opener(port)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b, port := listenFake(t, Config{})
 	c := dial(t, b)
 	greeting := c.expect("send Ctrl-^ itself")
 	for _, key := range []string{"t       take the keyboard", "b       send a BREAK", "?       this help", ".       disconnect"} {
@@ -229,12 +209,7 @@ func TestKeys(t *testing.T) {
 // A telnet client's negotiation is answered and never reaches the
 // router; its CR NUL is a CR; a 255 from the router is doubled for it.
 func TestTelnetClient(t *testing.T) {
-	port := newFakePort()
-	b, err := Listen(Config{Device: "/dev/fake", Listen: "127.0.0.1:0"}, quiet(), WithOpener(opener(port)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b, port := listenFake(t, Config{})
 	c := dial(t, b)
 	c.expect(string(telnetOffer))
 	c.expect("Keyboard: yours.")
@@ -266,7 +241,7 @@ func TestReopenBackoff(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	if s := st.wait(t, false); s.Err != os.ErrNotExist.Error() {
+	if s := st.next(t); s.Open || s.Err != os.ErrNotExist.Error() {
 		t.Errorf("state %+v, want the open error", s)
 	}
 	for _, want := range []time.Duration{1, 2, 4, 8, 16, 30, 30} {
@@ -280,7 +255,9 @@ func TestReopenBackoff(t *testing.T) {
 			t.Fatal("no re-open")
 		}
 	}
-	st.wait(t, true)
+	if s := st.next(t); !s.Open {
+		t.Errorf("state %+v, want open", s)
+	}
 	// The same error again and again was reported once.
 	if n := len(st); n != 0 {
 		t.Errorf("%d state changes too many", n)
@@ -315,13 +292,8 @@ type brokenPort struct{ *fakePort }
 func (brokenPort) Write([]byte) (int, error) { return 0, errors.New("input/output error") }
 
 func TestLogRotates(t *testing.T) {
-	port := newFakePort()
 	logFile := filepath.Join(t.TempDir(), "console.log")
-	b, err := Listen(Config{Device: "/dev/fake", Listen: "127.0.0.1:0", LogFile: logFile, LogMax: 10, History: 8}, quiet(), WithOpener(opener(port)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b, port := listenFake(t, Config{LogFile: logFile, LogMax: 10, History: 8})
 	c := dial(t, b)
 	c.expect("Keyboard")
 	port.print(t, "0123456789")
@@ -384,12 +356,7 @@ func TestListenErrors(t *testing.T) {
 // A client that stops reading loses output; the router and the other
 // clients do not wait for it.
 func TestSlowClient(t *testing.T) {
-	port := newFakePort()
-	b, err := Listen(Config{Device: "/dev/fake", Listen: "127.0.0.1:0"}, quiet(), WithOpener(opener(port)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b, port := listenFake(t, Config{})
 	slow := dial(t, b)
 	slow.conn.(*net.TCPConn).SetReadBuffer(4096) // so the kernel cannot take it all
 	slow.expect("Keyboard")

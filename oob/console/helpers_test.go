@@ -107,10 +107,12 @@ func (c *fakeClock) pending() int {
 // fakePort is a console device in memory: the test prints as the router
 // with print and sees what the bridge sent in typed and breaks.
 type fakePort struct {
-	r        *io.PipeReader
-	w        *io.PipeWriter
-	typed    chan []byte
-	breaks   chan struct{}
+	r      *io.PipeReader
+	w      *io.PipeWriter
+	typed  chan []byte
+	breaks chan struct{}
+
+	mu       sync.Mutex // guards breakErr
 	breakErr error
 }
 
@@ -129,11 +131,20 @@ func (p *fakePort) Write(b []byte) (int, error) {
 func (p *fakePort) Close() error { return p.r.CloseWithError(os.ErrClosed) }
 
 func (p *fakePort) SendBreak() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if p.breakErr != nil {
 		return p.breakErr
 	}
 	p.breaks <- struct{}{}
 	return nil
+}
+
+// failBreaks makes every later SendBreak fail with err.
+func (p *fakePort) failBreaks(err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.breakErr = err
 }
 
 func (p *fakePort) print(t *testing.T, s string) {
@@ -160,6 +171,22 @@ func (p *fakePort) expectTyped(t *testing.T, want string) {
 	}
 }
 
+// listenFake starts a bridge on a fake device and waits until it is open,
+// so that what a client types from then on reaches it.
+func listenFake(t *testing.T, cfg Config, opts ...Option) (*Bridge, *fakePort) {
+	t.Helper()
+	port := newFakePort()
+	st := make(states, 4)
+	cfg.Device, cfg.Listen = "/dev/fake", "127.0.0.1:0"
+	b, err := Listen(cfg, quiet(), append(opts, WithOpener(opener(port)), WithStateFunc(st.fn))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	st.wait(t, true)
+	return b, port
+}
+
 // opener returns the ports in turn, then fails.
 func opener(ports ...Port) Opener {
 	var mu sync.Mutex
@@ -180,18 +207,26 @@ type states chan State
 
 func (s states) fn(st State) { s <- st }
 
-// wait returns the next state change, which must have Open == open.
-func (s states) wait(t *testing.T, open bool) State {
+// next returns the next state change.
+func (s states) next(t *testing.T) State {
 	t.Helper()
 	select {
 	case st := <-s:
-		if st.Open != open {
-			t.Fatalf("state %+v, want open=%v", st, open)
-		}
 		return st
 	case <-time.After(patience):
-		t.Fatalf("no state change to open=%v", open)
+		t.Fatal("no state change")
 		return State{}
+	}
+}
+
+// wait returns the next state change with Open == open, passing over
+// others (a new reason the device is still not open).
+func (s states) wait(t *testing.T, open bool) State {
+	t.Helper()
+	for {
+		if st := s.next(t); st.Open == open {
+			return st
+		}
 	}
 }
 
