@@ -59,9 +59,15 @@ func (b *Bridge) accept() {
 func (b *Bridge) add(conn net.Conn) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.closed || len(b.clients) >= maxClients {
+	if b.closed {
+		conn.Close()
+		return
+	}
+	if len(b.clients) >= maxClients {
+		conn.SetWriteDeadline(time.Now().Add(time.Second))
 		conn.Write([]byte("oobd console: too many clients\r\n"))
 		conn.Close()
+		b.log.Warn("console client refused: too many", "remote", conn.RemoteAddr())
 		return
 	}
 	b.nextID++
