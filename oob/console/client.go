@@ -247,9 +247,9 @@ func (b *Bridge) setWriter(c *client) {
 		o.hinted = false
 	}
 	b.idleGen++
-	if b.stopIdle != nil {
-		b.stopIdle()
-		b.stopIdle = nil
+	if b.idleTimer != nil {
+		b.idleTimer.Stop()
+		b.idleTimer = nil
 	}
 	if c != nil && b.cfg.IdleTimeout > 0 {
 		b.armIdle(b.cfg.IdleTimeout)
@@ -259,7 +259,7 @@ func (b *Bridge) setWriter(c *client) {
 // armIdle checks the writer's idleness after d. Called with mu held.
 func (b *Bridge) armIdle(d time.Duration) {
 	gen := b.idleGen
-	b.stopIdle = b.clock.AfterFunc(d, func() { b.checkIdle(gen) })
+	b.idleTimer = b.clock.AfterFunc(d, func() { b.checkIdle(gen) })
 }
 
 // checkIdle frees the keyboard if its holder has not typed for

@@ -23,6 +23,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/oobd/oobd/internal/clock"
 	"github.com/oobd/oobd/modem/serialport"
 )
 
@@ -53,13 +54,6 @@ type Port interface {
 // Opener opens the device at path. It is called again after every error.
 type Opener func(path string, baud int) (Port, error)
 
-// Clock is the bridge's time: the idle timeout and the re-open backoff.
-type Clock interface {
-	Now() time.Time
-	// AfterFunc calls f in its own goroutine after d; stop cancels it.
-	AfterFunc(d time.Duration, f func()) (stop func() bool)
-}
-
 // State is whether the device is open, and since when.
 type State struct {
 	Open bool `json:"open"`
@@ -78,8 +72,9 @@ type Option func(*Bridge)
 // serial port with modem/serialport.
 func WithOpener(o Opener) Option { return func(b *Bridge) { b.open = o } }
 
-// WithClock sets the time source (tests).
-func WithClock(c Clock) Option { return func(b *Bridge) { b.clock = c } }
+// WithClock sets the clock of the idle timeout and the re-open backoff
+// (tests); the default is clock.Real.
+func WithClock(c clock.Clock) Option { return func(b *Bridge) { b.clock = c } }
 
 // WithBackoff sets the wait before re-opening: first, doubling up to max.
 // The default is 1 s to 30 s.
@@ -105,7 +100,7 @@ type Bridge struct {
 	cfg          Config
 	log          *slog.Logger
 	open         Opener
-	clock        Clock
+	clock        clock.Clock
 	backoffFirst time.Duration
 	backoffMax   time.Duration
 	onState      func(State)
@@ -128,7 +123,7 @@ type Bridge struct {
 	writer    *client   // the one client whose input reaches the router
 	lastInput time.Time // the writer's last keystroke, or when it got the keyboard
 	idleGen   int       // bumped when the writer changes: stale idle timers do nothing
-	stopIdle  func() bool
+	idleTimer clock.Timer
 	logf      *os.File
 	logSize   int64
 	logFailed bool // a log write failed and was reported; quiet until one succeeds
@@ -174,7 +169,7 @@ func listen(cfg Config, log *slog.Logger, opts ...Option) (*Bridge, error) {
 		cfg:          cfg,
 		log:          log.With("device", cfg.Device),
 		open:         openSerial,
-		clock:        realClock{},
+		clock:        clock.Real{},
 		backoffFirst: time.Second,
 		backoffMax:   30 * time.Second,
 		done:         make(chan struct{}),
@@ -223,8 +218,8 @@ func (b *Bridge) Close() error {
 		b.closed = true
 		port := b.port
 		b.idleGen++
-		if b.stopIdle != nil {
-			b.stopIdle()
+		if b.idleTimer != nil {
+			b.idleTimer.Stop()
 		}
 		for c := range b.clients {
 			c.conn.Close()
@@ -246,13 +241,12 @@ func (b *Bridge) Close() error {
 
 // sleep waits d on the bridge's clock; false means the bridge closed.
 func (b *Bridge) sleep(d time.Duration) bool {
-	ch := make(chan struct{})
-	stop := b.clock.AfterFunc(d, func() { close(ch) })
+	t := b.clock.NewTimer(d)
+	defer t.Stop()
 	select {
-	case <-ch:
+	case <-t.C():
 		return true
 	case <-b.done:
-		stop()
 		return false
 	}
 }
@@ -269,9 +263,3 @@ func openSerial(path string, baud int) (Port, error) {
 	}
 	return serialPort{p}, nil
 }
-
-type realClock struct{}
-
-func (realClock) Now() time.Time { return time.Now() }
-
-func (realClock) AfterFunc(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"errors"
 	"net"
 	"os"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/oobd/oobd/internal/clock"
 )
 
 // The router's USB serial adapter goes away (a hub power-cycled by the
@@ -109,28 +112,28 @@ func TestIdleTimeout(t *testing.T) {
 		{"off", 0},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			clock := newFakeClock()
-			b, port := listenFake(t, Config{IdleTimeout: tt.idle}, WithClock(clock))
+			clk := clock.NewFake(start)
+			b, port := listenFake(t, Config{IdleTimeout: tt.idle}, WithClock(clk))
 			stray := dial(t, b) // an nc left open on the box
 			stray.expect("Keyboard: yours.")
 			owner := dial(t, b)
 			owner.expect("you are watching")
 
-			clock.Advance(29 * time.Minute)
+			clk.Advance(29 * time.Minute)
 			stray.send("x")
 			port.expectTyped(t, "x")
-			clock.Advance(2 * time.Minute) // 31m after it got the keyboard, 2m after it typed
+			clk.Advance(2 * time.Minute) // 31m after it got the keyboard, 2m after it typed
 			if got := holder(b); got != 1 {
 				t.Fatalf("after 2m without input the keyboard is with client %d, want 1", got)
 			}
 			if tt.idle == 0 {
-				clock.Advance(24 * time.Hour)
-				if got, n := holder(b), clock.pending(); got != 1 || n != 0 {
+				clk.Advance(24 * time.Hour)
+				if got, n := holder(b), clk.Pending(); got != 1 || n != 0 {
 					t.Fatalf("idle timeout off: keyboard with %d, %d timers; want client 1, none", got, n)
 				}
 				return
 			}
-			clock.Advance(28 * time.Minute) // 30m since it typed
+			clk.Advance(28 * time.Minute) // 30m since it typed
 			stray.expect("[oobd: no input for 30m: the keyboard is free")
 			owner.expect("client 1 (127.0.0.1:")
 			owner.expect("was idle for 30m: the keyboard is free")
@@ -224,12 +227,11 @@ func TestTelnetClient(t *testing.T) {
 // The device is opened again and again, waiting 1 s, 2 s, 4 s … up to
 // 30 s between tries, and the state says why it is not open.
 func TestReopenBackoff(t *testing.T) {
-	clock := newFakeClock()
-	clock.armed = make(chan time.Duration, 16)
+	clk := clock.NewFake(start)
 	fails := 7
 	port := newFakePort()
 	st := make(states, 16)
-	b, err := Listen(Config{Device: "/dev/serial/by-id/usb-router", Listen: "127.0.0.1:0"}, quiet(), WithClock(clock), WithStateFunc(st.fn),
+	b, err := Listen(Config{Device: "/dev/serial/by-id/usb-router", Listen: "127.0.0.1:0"}, quiet(), WithClock(clk), WithStateFunc(st.fn),
 		WithOpener(func(string, int) (Port, error) {
 			if fails > 0 { // only the device goroutine calls it
 				fails--
@@ -244,16 +246,18 @@ func TestReopenBackoff(t *testing.T) {
 	if s := st.next(t); s.Open || s.Err != os.ErrNotExist.Error() {
 		t.Errorf("state %+v, want the open error", s)
 	}
-	for _, want := range []time.Duration{1, 2, 4, 8, 16, 30, 30} {
-		select {
-		case d := <-clock.armed:
-			if d != want*time.Second {
-				t.Fatalf("waits %v before re-opening, want %v", d, want*time.Second)
-			}
-			clock.Advance(d)
-		case <-time.After(patience):
-			t.Fatal("no re-open")
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
+	defer cancel()
+	for _, wait := range []time.Duration{1, 2, 4, 8, 16, 30, 30} {
+		wait *= time.Second
+		if err := clk.BlockUntil(ctx, 1); err != nil {
+			t.Fatal(err)
 		}
+		clk.Advance(wait - time.Millisecond)
+		if clk.Pending() != 1 {
+			t.Fatalf("re-opened before %v", wait)
+		}
+		clk.Advance(time.Millisecond)
 	}
 	if s := st.next(t); !s.Open {
 		t.Errorf("state %+v, want open", s)

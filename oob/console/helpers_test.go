@@ -7,7 +7,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -23,86 +22,8 @@ const patience = 10 * time.Second
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-// fakeClock is a clock that moves only when told. Timers run in Advance,
-// in the order they fall due.
-type fakeClock struct {
-	mu     sync.Mutex // guards now and timers
-	now    time.Time
-	timers []*fakeTimer
-	armed  chan time.Duration // if not nil, gets each AfterFunc's d
-}
-
-type fakeTimer struct {
-	due time.Time
-	f   func()
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) AfterFunc(d time.Duration, f func()) func() bool {
-	c.mu.Lock()
-	t := &fakeTimer{due: c.now.Add(d), f: f}
-	c.timers = append(c.timers, t)
-	c.mu.Unlock()
-	if c.armed != nil {
-		select {
-		case c.armed <- d:
-		default:
-		}
-	}
-	return func() bool {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		i := slices.Index(c.timers, t)
-		if i >= 0 {
-			c.timers = slices.Delete(c.timers, i, i+1)
-		}
-		return i >= 0
-	}
-}
-
-// Advance moves the clock by d, running each timer that falls due at its
-// own time.
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	target := c.now.Add(d)
-	c.mu.Unlock()
-	for {
-		c.mu.Lock()
-		i := -1
-		for j, t := range c.timers {
-			if !t.due.After(target) && (i < 0 || t.due.Before(c.timers[i].due)) {
-				i = j
-			}
-		}
-		if i < 0 {
-			c.now = target
-			c.mu.Unlock()
-			return
-		}
-		t := c.timers[i]
-		c.timers = slices.Delete(c.timers, i, i+1)
-		if t.due.After(c.now) {
-			c.now = t.due
-		}
-		c.mu.Unlock()
-		t.f()
-	}
-}
-
-func (c *fakeClock) pending() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.timers)
-}
+// start is the fake clocks' start.
+var start = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 
 // fakePort is a console device in memory: the test prints as the router
 // with print and sees what the bridge sent in typed and breaks.
