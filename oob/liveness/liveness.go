@@ -12,6 +12,8 @@ package liveness
 import (
 	"sync"
 	"time"
+
+	"github.com/oobd/oobd/internal/clock"
 )
 
 // DefaultWindow is the allowance New uses when given none: the unit's
@@ -22,7 +24,7 @@ const DefaultWindow = 10 * time.Minute
 // Record is where loops report. It is safe for concurrent use.
 type Record struct {
 	window time.Duration
-	now    func() time.Time
+	clock  clock.Clock
 
 	mu    sync.Mutex // guards loops and every Loop's due and idle
 	loops []*Loop    // in the order they were made
@@ -31,8 +33,9 @@ type Record struct {
 // Option changes a Record.
 type Option func(*Record)
 
-// WithClock sets the time source (tests).
-func WithClock(now func() time.Time) Option { return func(r *Record) { r.now = now } }
+// WithClock sets the clock the loops' reports and the watchdog's pings
+// follow (tests); the default is clock.Real.
+func WithClock(c clock.Clock) Option { return func(r *Record) { r.clock = c } }
 
 // New returns a Record whose loops must finish an iteration at least every
 // window (DefaultWindow when window <= 0) unless they say otherwise.
@@ -40,7 +43,7 @@ func New(window time.Duration, opts ...Option) *Record {
 	if window <= 0 {
 		window = DefaultWindow
 	}
-	r := &Record{window: window, now: time.Now}
+	r := &Record{window: window, clock: clock.Real{}}
 	for _, o := range opts {
 		o(r)
 	}
@@ -60,7 +63,7 @@ func (r *Record) Loop(name string) *Loop {
 			return l
 		}
 	}
-	l := &Loop{r: r, name: name, due: r.now().Add(r.window)}
+	l := &Loop{r: r, name: name, due: r.clock.Now().Add(r.window)}
 	r.loops = append(r.loops, l)
 	return l
 }
@@ -92,7 +95,7 @@ func (l *Loop) Name() string { return l.name }
 
 // Alive records that the loop has finished an iteration: it must finish
 // the next within the Record's window.
-func (l *Loop) Alive() { l.set(l.r.now().Add(l.r.window), false) }
+func (l *Loop) Alive() { l.set(l.r.clock.Now().Add(l.r.window), false) }
 
 // Busy records that the loop has entered a step that may take until
 // deadline (a modem recovery ladder, a dial, a teardown): it is alive
@@ -100,7 +103,7 @@ func (l *Loop) Alive() { l.set(l.r.now().Add(l.r.window), false) }
 // The returned function records the step's end, as Alive does.
 func (l *Loop) Busy(deadline time.Time) (done func()) {
 	if deadline.IsZero() {
-		deadline = l.r.now().Add(l.r.window)
+		deadline = l.r.clock.Now().Add(l.r.window)
 	}
 	l.set(deadline, false)
 	return l.Alive

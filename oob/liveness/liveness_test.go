@@ -5,60 +5,44 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/oobd/oobd/internal/clock"
 )
 
-// clock is a settable time source.
-type clock struct {
-	mu  sync.Mutex // guards now
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	return c.now
-}
+var start = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 
 func TestCheck(t *testing.T) {
 	const window = time.Minute
 	tests := []struct {
 		name  string
-		do    func(l *Loop, c *clock) // what the loop does at start
-		after time.Duration           // then this much time passes
+		do    func(l *Loop, c *clock.Fake) // what the loop does at start
+		after time.Duration                // then this much time passes
 		alive bool
 	}{
-		{"new loop, within its first window", func(*Loop, *clock) {}, 59 * time.Second, true},
-		{"new loop that never reported", func(*Loop, *clock) {}, 61 * time.Second, false},
-		{"iteration just finished", func(l *Loop, _ *clock) { l.Alive() }, window, true},
-		{"iteration finished too long ago", func(l *Loop, _ *clock) { l.Alive() }, window + time.Second, false},
-		{"in a step with a live deadline", func(l *Loop, c *clock) { l.Busy(c.Now().Add(5 * time.Minute)) }, 4 * time.Minute, true},
-		{"in a step past its deadline", func(l *Loop, c *clock) { l.Busy(c.Now().Add(5 * time.Minute)) }, 5*time.Minute + time.Second, false},
-		{"a step without a deadline gets one window", func(l *Loop, _ *clock) { l.Busy(time.Time{}) }, 2 * window, false},
-		{"a step's end counts as an iteration", func(l *Loop, c *clock) {
+		{"new loop, within its first window", func(*Loop, *clock.Fake) {}, 59 * time.Second, true},
+		{"new loop that never reported", func(*Loop, *clock.Fake) {}, 61 * time.Second, false},
+		{"iteration just finished", func(l *Loop, _ *clock.Fake) { l.Alive() }, window, true},
+		{"iteration finished too long ago", func(l *Loop, _ *clock.Fake) { l.Alive() }, window + time.Second, false},
+		{"in a step with a live deadline", func(l *Loop, c *clock.Fake) { l.Busy(c.Now().Add(5 * time.Minute)) }, 4 * time.Minute, true},
+		{"in a step past its deadline", func(l *Loop, c *clock.Fake) { l.Busy(c.Now().Add(5 * time.Minute)) }, 5*time.Minute + time.Second, false},
+		{"a step without a deadline gets one window", func(l *Loop, _ *clock.Fake) { l.Busy(time.Time{}) }, 2 * window, false},
+		{"a step's end counts as an iteration", func(l *Loop, c *clock.Fake) {
 			done := l.Busy(c.Now().Add(time.Second))
 			c.Advance(30 * time.Second)
 			done()
 		}, 50 * time.Second, true},
-		{"idle on purpose", func(l *Loop, _ *clock) { l.Idle() }, 24 * time.Hour, true},
-		{"back from idle", func(l *Loop, _ *clock) { l.Idle(); l.Alive() }, 2 * window, false},
+		{"idle on purpose", func(l *Loop, _ *clock.Fake) { l.Idle() }, 24 * time.Hour, true},
+		{"back from idle", func(l *Loop, _ *clock.Fake) { l.Idle(); l.Alive() }, 2 * window, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := newClock()
-			r := New(window, WithClock(c.Now))
+			c := clock.NewFake(start)
+			r := New(window, WithClock(c))
 			l := r.Loop("inbox")
 			r.Loop("control").Idle()
 			tt.do(l, c)
-			ok, stale := r.Check(c.Advance(tt.after))
+			c.Advance(tt.after)
+			ok, stale := r.Check(c.Now())
 			if ok != tt.alive {
 				t.Fatalf("Check ok = %v (stale %v), want %v", ok, stale, tt.alive)
 			}

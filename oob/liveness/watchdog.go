@@ -46,8 +46,6 @@ type Watchdog struct {
 	// Log says when the pings stop and start again; nil discards.
 	Log *slog.Logger
 
-	// ticker makes the ping ticker (tests); nil is time.NewTicker.
-	ticker func(time.Duration) (ticks <-chan time.Time, stop func())
 	// beaten is called after each tick has been handled (tests).
 	beaten func()
 }
@@ -73,20 +71,13 @@ func (w *Watchdog) Run(ctx context.Context) {
 		<-ctx.Done()
 		return
 	}
-	newTicker := w.ticker
-	if newTicker == nil {
-		newTicker = func(d time.Duration) (<-chan time.Time, func()) {
-			t := time.NewTicker(d)
-			return t.C, t.Stop
-		}
-	}
 	// Twice per interval, as sd_watchdog_enabled(3) advises: one late ping
-	// must not cost a restart.
-	ticks, stop := newTicker(w.Interval / 2)
-	defer stop()
+	// must not cost a restart. On the Record's clock, which Check reads.
+	ticker := w.Record.clock.NewTicker(w.Interval / 2)
+	defer ticker.Stop()
 	var stalled []string // the stale loops the last tick saw
 	beat := func() {
-		ok, stale := w.Record.Check(w.Record.now())
+		ok, stale := w.Record.Check(w.Record.clock.Now())
 		switch {
 		case ok && stalled != nil:
 			log.Info("loops alive again: watchdog pings resume")
@@ -105,7 +96,7 @@ func (w *Watchdog) Run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-ticks:
+		case <-ticker.C():
 			beat()
 			if w.beaten != nil {
 				w.beaten()

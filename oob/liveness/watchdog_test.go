@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/oobd/oobd/internal/clock"
 )
 
 // notes records what the watchdog tells systemd, in order.
@@ -14,107 +16,131 @@ type notes chan string
 
 func (n notes) Notify(state string) error { n <- state; return nil }
 
-// next returns the next state sent.
-func (n notes) next(t *testing.T) string {
-	t.Helper()
-	select {
-	case s := <-n:
-		return s
-	case <-time.After(10 * time.Second):
-		t.Fatal("nothing sent to systemd")
-		return ""
-	}
-}
-
-// expect checks that the next states are want, in order.
+// expect checks that the next states sent are want, in order.
 func (n notes) expect(t *testing.T, want ...string) {
 	t.Helper()
 	for _, w := range want {
-		if got := n.next(t); !strings.HasPrefix(got, w) {
-			t.Fatalf("sent %q, want %q", got, w)
+		select {
+		case got := <-n:
+			if !strings.HasPrefix(got, w) {
+				t.Fatalf("sent %q, want %q", got, w)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("nothing sent to systemd, want %q", w)
 		}
 	}
 }
 
-// startWatchdog runs a watchdog over r with a hand-driven ticker; tick
-// returns once the watchdog has handled the tick.
-func startWatchdog(t *testing.T, r *Record) (n notes, tick func(), stop func()) {
+// watched is a watchdog running over a Record on a fake clock, pinging
+// (at most) every minute.
+type watched struct {
+	t      *testing.T
+	clock  *clock.Fake
+	rec    *Record
+	notes  notes
+	beaten chan struct{}
+	stop   func()
+}
+
+func watch(t *testing.T) *watched {
 	t.Helper()
-	n = make(notes, 16)
-	ticks := make(chan time.Time)
-	beaten := make(chan struct{})
-	w := &Watchdog{Record: r, Interval: 2 * time.Minute, Notifier: n,
-		beaten: func() { beaten <- struct{}{} },
-		ticker: func(d time.Duration) (<-chan time.Time, func()) {
-			if d != time.Minute {
-				t.Errorf("pings every %v, want half of the interval", d)
-			}
-			return ticks, func() {}
-		}}
+	w := &watched{t: t, clock: clock.NewFake(start), notes: make(notes, 16), beaten: make(chan struct{})}
+	w.rec = New(time.Minute, WithClock(w.clock))
+	return w
+}
+
+// run starts the watchdog and waits until its ticker is armed.
+func (w *watched) run() {
+	w.t.Helper()
+	wd := &Watchdog{Record: w.rec, Interval: 2 * time.Minute, Notifier: w.notes,
+		beaten: func() { w.beaten <- struct{}{} }}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { w.Run(ctx); close(done) }()
-	return n, func() { ticks <- time.Time{}; <-beaten }, func() { cancel(); <-done }
+	go func() { wd.Run(ctx); close(done) }()
+	w.stop = func() { cancel(); <-done }
+	w.t.Cleanup(w.stop)
+	bctx, bcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer bcancel()
+	if err := w.clock.BlockUntil(bctx, 1); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// half moves the clock on by half a ping period: no tick.
+func (w *watched) half() { w.clock.Advance(30 * time.Second) }
+
+// tick moves the clock on to the next tick, and returns once the
+// watchdog has handled it.
+func (w *watched) tick() {
+	w.t.Helper()
+	w.clock.Advance(30 * time.Second)
+	select {
+	case <-w.beaten:
+	case <-time.After(10 * time.Second):
+		w.t.Fatal("the watchdog did not take the tick")
+	}
 }
 
 func TestWatchdogStopsWhileALoopStalls(t *testing.T) {
-	c := newClock()
-	r := New(time.Minute, WithClock(c.Now))
-	inbox, supervisor := r.Loop("inbox"), r.Loop("session")
-	n, tick, stop := startWatchdog(t, r)
-	n.expect(t, "READY=1", "WATCHDOG=1")
+	w := watch(t)
+	inbox, supervisor := w.rec.Loop("inbox"), w.rec.Loop("session")
+	w.run()
+	w.notes.expect(t, "READY=1", "WATCHDOG=1")
 
-	// The supervisor goes round; the inbox poll hangs in its first
-	// iteration, due at one minute.
-	c.Advance(50 * time.Second)
+	// The supervisor goes round; the inbox poll hangs in its first round,
+	// due at one minute.
+	w.half()
 	supervisor.Alive()
-	tick()
-	n.expect(t, "WATCHDOG=1")
-	c.Advance(50 * time.Second)
+	w.tick() // 1m: inbox just in time
+	w.notes.expect(t, "WATCHDOG=1")
+	w.half()
 	supervisor.Alive()
-	tick() // inbox is 40 s past its window: no ping
-	n.expect(t, "STATUS=stale loops: inbox")
-	c.Advance(50 * time.Second)
+	w.tick() // 2m: inbox a minute late: no ping
+	w.notes.expect(t, "STATUS=stale loops: inbox")
+	w.half()
 	supervisor.Alive()
-	tick() // still stale, nothing new to say, no ping
+	w.tick() // 3m: still stale, nothing new to say, no ping
+	w.half()
+	supervisor.Alive()
 	inbox.Alive()
-	tick() // what follows proves the tick before sent nothing
-	n.expect(t, "STATUS=running", "WATCHDOG=1")
+	w.tick() // 4m: what is sent now proves the tick before sent nothing
+	w.notes.expect(t, "STATUS=running", "WATCHDOG=1")
 
-	stop()
-	n.expect(t, "STOPPING=1")
-	if len(n) != 0 {
-		t.Errorf("sent %q after STOPPING", <-n)
+	w.stop()
+	w.notes.expect(t, "STOPPING=1")
+	if len(w.notes) != 0 {
+		t.Errorf("sent %q after STOPPING", <-w.notes)
 	}
 }
 
 func TestWatchdogPingsThroughALongStep(t *testing.T) {
-	c := newClock()
-	r := New(time.Minute, WithClock(c.Now))
-	modem := r.Loop("inbox")
-	n, tick, stop := startWatchdog(t, r)
-	defer stop()
-	n.expect(t, "READY=1", "WATCHDOG=1")
+	w := watch(t)
+	modem := w.rec.Loop("inbox")
+	w.run()
+	w.notes.expect(t, "READY=1", "WATCHDOG=1")
 
 	// The recovery ladder may take five minutes, well past the window.
-	done := modem.Busy(c.Now().Add(5 * time.Minute))
-	for range 4 {
-		c.Advance(time.Minute)
-		tick()
-		n.expect(t, "WATCHDOG=1")
+	done := modem.Busy(w.clock.Now().Add(5 * time.Minute))
+	for range 5 {
+		w.half()
+		w.tick()
+		w.notes.expect(t, "WATCHDOG=1")
 	}
-	c.Advance(90 * time.Second) // past the step's own deadline
-	tick()
-	n.expect(t, "STATUS=stale loops: inbox")
+	w.half()
+	w.tick() // 6m: past the step's own deadline
+	w.notes.expect(t, "STATUS=stale loops: inbox")
 	done()
-	tick()
-	n.expect(t, "STATUS=running", "WATCHDOG=1")
+	w.half()
+	w.tick()
+	w.notes.expect(t, "STATUS=running", "WATCHDOG=1")
 
 	// Lent to the dialer for an hour: idle on purpose, still alive.
 	modem.Idle()
-	c.Advance(time.Hour)
-	tick()
-	n.expect(t, "WATCHDOG=1")
+	for range 60 {
+		w.half()
+		w.tick()
+		w.notes.expect(t, "WATCHDOG=1")
+	}
 }
 
 func TestWatchdogWithoutInterval(t *testing.T) {
