@@ -3,6 +3,7 @@ module github.com/oobd/oobd
 go 1.26.0
 
 require (
+	github.com/coreos/go-systemd/v22 v22.7.0
 	github.com/creack/pty v1.1.24
 	github.com/gliderlabs/ssh v0.3.8
 	github.com/gregdel/pushover v1.3.1

@@ -21,6 +21,7 @@ import (
 	"github.com/oobd/oobd/oob/drill"
 	"github.com/oobd/oobd/oob/health"
 	"github.com/oobd/oobd/oob/inbox"
+	"github.com/oobd/oobd/oob/liveness"
 	"github.com/oobd/oobd/oob/notify"
 	"github.com/oobd/oobd/oob/requests"
 	"github.com/oobd/oobd/oob/schedule"
@@ -57,6 +58,8 @@ type Agent struct {
 	requests *requests.Handler
 	drills   *drill.Runner
 	push     *notify.Pushover // nil: pushes not configured
+	live     *liveness.Record // the loops systemd's watchdog and /healthz watch
+	watchdog time.Duration    // systemd's WatchdogSec; 0 when not under one
 	closers  []func() error   // what New opened, closed by Run (or by New on failure)
 }
 
@@ -66,6 +69,8 @@ func New(cfg *config.Config, opts ...Option) (_ *Agent, err error) {
 	for _, o := range opts {
 		o(a)
 	}
+	a.watchdog, _ = liveness.SystemdInterval()
+	a.live = liveness.New(a.watchdog)
 	defer func() {
 		if err != nil {
 			a.close()
@@ -100,7 +105,7 @@ func New(cfg *config.Config, opts ...Option) (_ *Agent, err error) {
 	a.closers = append(a.closers, a.modem.Close)
 	a.requests = &requests.Handler{Store: a.store, JumpHost: cfg.Tunnel.JumpHost, Lockout: trig.Lockout, Log: a.log, Now: time.Now}
 	a.drills = &drill.Runner{Store: a.store, Push: notices.Push, Extra: cfg.Notify.SMSNumbers, Log: a.log, Now: time.Now}
-	iopts := append(cfg.InboxOptions(a.log), inbox.WithAlerts(notices.Alert))
+	iopts := append(cfg.InboxOptions(a.log), inbox.WithAlerts(notices.Alert), inbox.WithBeat(a.live.Loop("inbox"), a.live.Window()))
 	if cfg.Drill.SMSLoop {
 		a.drills.Loop = &drill.Loop{OwnNumber: a.ownNumber, CountryCode: cfg.Trigger.CountryCode, Now: time.Now}
 		iopts = append(iopts, inbox.WithLoopback(a.drills.Loop.Match))
@@ -114,7 +119,7 @@ func New(cfg *config.Config, opts ...Option) (_ *Agent, err error) {
 			return nil, err
 		}
 	}
-	sopts := []session.Option{session.WithLogger(a.log), session.WithRecorder(recorder{a.store, a.observe, a.log})}
+	sopts := []session.Option{session.WithLogger(a.log), session.WithRecorder(recorder{a.store, a.observe, a.live.Loop("session"), a.log})}
 	if cfg.Modem.SinglePort() {
 		sopts = append(sopts, session.WithPort(a.inbox))
 	}
@@ -138,7 +143,8 @@ func (a *Agent) Run(ctx context.Context) error {
 	defer a.close()
 	// The control socket first: it is also the guard against a second
 	// daemon, which must not "clean up" the first one's live session.
-	ctl, err := control.Listen(control.SocketPath(a.cfg.StateDir), control.HandlerFunc(a.requests.Control), a.log)
+	ctl, err := control.Listen(control.SocketPath(a.cfg.StateDir), control.HandlerFunc(a.requests.Control), a.log,
+		control.WithBeat(a.live.Loop("control")))
 	if err != nil {
 		return err
 	}
@@ -186,6 +192,11 @@ func (a *Agent) Run(ctx context.Context) error {
 	} else if b != nil {
 		defer b.Close()
 	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		(&liveness.Watchdog{Record: a.live, Interval: a.watchdog, Log: a.log}).Run(ctx)
+	}()
 	a.log.Info("oobd running", "modem", a.cfg.Modem.Port, "jump_host", a.cfg.Tunnel.JumpHost, "schedule", a.cfg.Trigger.Schedule)
 	<-ctx.Done()
 	a.log.Info("oobd stopping")
@@ -197,17 +208,30 @@ func (a *Agent) healthSnapshot() health.Snapshot {
 	return health.Collect(a.store.Snapshot(), time.Now(), active, rep.Bytes, a.modem.Stats().Recovery.Counters)
 }
 
-// recorder keeps every change of the session in the state file, and shows
-// it to the observer.
+// recorder keeps every change of the session in the state file, shows it
+// to the observer, and tells the watchdog the session's loop is alive: a
+// step of the way up or down may take until stepBound, the hold until the
+// session's end.
 type recorder struct {
 	store   *state.Store
 	observe func(session.Report) // nil: nobody watches
+	beat    *liveness.Loop
 	log     *slog.Logger
 }
+
+const stepBound = 15 * time.Minute
 
 func (r recorder) Session(rep session.Report) {
 	if r.observe != nil {
 		r.observe(rep)
+	}
+	switch {
+	case rep.State == session.StateIdle:
+		r.beat.Idle()
+	case rep.State == session.StateUp && !rep.Until.IsZero():
+		r.beat.Busy(rep.Until.Add(stepBound))
+	default:
+		r.beat.Busy(time.Now().Add(stepBound))
 	}
 	if err := r.store.RecordSession(rep); err != nil && !errors.Is(err, context.Canceled) {
 		r.log.Error("session not recorded", "err", err)

@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/oobd/oobd/modem/serialport"
 	"github.com/oobd/oobd/oob/console"
 	"github.com/oobd/oobd/oob/link"
 	"github.com/oobd/oobd/oob/phone"
 	"github.com/oobd/oobd/oob/session"
+	"github.com/oobd/oobd/oob/state"
 	"github.com/oobd/oobd/tunnel"
 )
 
@@ -64,23 +64,22 @@ func (a *Agent) cleanupLeftovers(ctx context.Context) {
 	a.store.EndStaleSession(time.Now(), reason)
 }
 
-// startConsole opens the router's console and serves it (nil when none
-// is configured).
+// startConsole serves the router's console (nil when none is configured)
+// and keeps whether its device is open in the state file.
 func (a *Agent) startConsole() (*console.Bridge, error) {
-	c := a.cfg.Console
-	if c.Device == "" {
+	if a.cfg.Console.Device == "" {
 		return nil, nil
 	}
-	port, err := serialport.Open(c.Device, c.Baud)
+	record := func(s console.State) {
+		if err := a.store.Update(func(st *state.State) { st.Console = &s }); err != nil {
+			a.log.Error("console state not recorded", "err", err)
+		}
+	}
+	b, err := console.Listen(a.cfg.ConsoleConfig(), a.log, console.WithStateFunc(record))
 	if err != nil {
 		return nil, err
 	}
-	b, err := console.New(port, console.Config{Listen: c.Listen, History: int(c.History),
-		LogFile: a.cfg.StateDir + "/console.log", LogMax: 10 << 20}, a.log)
-	if err != nil {
-		port.Close()
-		return nil, err
-	}
+	record(b.State())
 	return b, nil
 }
 

@@ -101,6 +101,9 @@ type Console struct {
 	Baud    int    `yaml:"baud"`
 	Listen  string `yaml:"listen"`
 	History Size   `yaml:"history"`
+	// IdleTimeout frees the keyboard of a client that typed nothing for
+	// this long; 0 never does.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
 }
 
 // Notify is the "notify" section.
@@ -190,8 +193,9 @@ func defaultFor(goos string) Config {
 			Keepalive: 15 * time.Second,
 		},
 		Console: Console{
-			Baud:    57600,
-			History: 256 * 1000,
+			Baud:        57600,
+			History:     256 * 1000,
+			IdleTimeout: 30 * time.Minute,
 		},
 	}
 	if goos == "freebsd" {

@@ -401,3 +401,59 @@ func TestPPPDWithoutNodetachIsAWarning(t *testing.T) {
 		}
 	}
 }
+
+func TestConsoleSettings(t *testing.T) {
+	tests := []struct {
+		name    string
+		edits   []string
+		idle    time.Duration
+		warning string // "" for none
+		problem string // "" for none
+	}{
+		{name: "as in the file", idle: 10 * time.Minute},
+		{name: "default idle timeout", edits: []string{"  idle_timeout: 10m\n", ""}, idle: 30 * time.Minute},
+		{name: "idle timeout off", edits: []string{"idle_timeout: 10m", "idle_timeout: 0s"}, idle: 0},
+		{name: "negative idle timeout", edits: []string{"idle_timeout: 10m", "idle_timeout: -5m"},
+			problem: "console.idle_timeout: must be 0s (never) or a positive duration, not -5m0s"},
+		{name: "idle timeout without a unit", edits: []string{"idle_timeout: 10m", "idle_timeout: 0"},
+			problem: "console.idle_timeout: want a duration with a unit"},
+		{name: "listen on localhost", edits: []string{"listen: 127.0.0.1:2323", "listen: localhost:2323"}, idle: 10 * time.Minute},
+		{name: "listen on IPv6 loopback", edits: []string{"listen: 127.0.0.1:2323", "listen: \"[::1]:2323\""}, idle: 10 * time.Minute},
+		{name: "listen on every address", edits: []string{"listen: 127.0.0.1:2323", "listen: 0.0.0.0:2323"}, idle: 10 * time.Minute,
+			warning: "console.listen: 0.0.0.0:2323 is not loopback: anyone who reaches it gets the router's console"},
+		{name: "listen on the LAN", edits: []string{"listen: 127.0.0.1:2323", "listen: 192.168.1.5:2323"}, idle: 10 * time.Minute,
+			warning: "console.listen: 192.168.1.5:2323 is not loopback"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := setup(t)
+			c, err := Load(fixture(t, dir, "full.yaml", tt.edits...))
+			if tt.problem != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.problem) {
+					t.Fatalf("Load error = %v, want %q", err, tt.problem)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Console.IdleTimeout != tt.idle {
+				t.Errorf("idle timeout %v, want %v", c.Console.IdleTimeout, tt.idle)
+			}
+			var warnings []string
+			for _, w := range c.Warnings {
+				if strings.HasPrefix(w.Path, "console") {
+					warnings = append(warnings, w.String())
+				}
+			}
+			switch {
+			case tt.warning == "" && len(warnings) > 0:
+				t.Errorf("unexpected warnings %q", warnings)
+			case tt.warning != "" && (len(warnings) != 1 || !strings.Contains(warnings[0], tt.warning)):
+				t.Errorf("warnings %q, want one saying %q", warnings, tt.warning)
+			case tt.warning != "" && !strings.Contains(c.Summary(), "warning: "+warnings[0]):
+				t.Errorf("check-config's summary lacks the warning:\n%s", c.Summary())
+			}
+		})
+	}
+}

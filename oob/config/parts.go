@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"path/filepath"
 
 	"github.com/oobd/oobd/modem"
+	"github.com/oobd/oobd/oob/console"
 	"github.com/oobd/oobd/oob/inbox"
 	"github.com/oobd/oobd/oob/link"
 	"github.com/oobd/oobd/oob/notify"
@@ -108,4 +110,14 @@ func (c *Config) LinkConfig() (link.Config, error) {
 		lc.DNS = append(lc.DNS, ip)
 	}
 	return lc, nil
+}
+
+// ConsoleConfig is the console bridge's configuration; its log goes to
+// state_dir/console.log, rotated at 10 MB.
+func (c *Config) ConsoleConfig() console.Config {
+	return console.Config{
+		Device: c.Console.Device, Baud: c.Console.Baud, Listen: c.Console.Listen,
+		History: int(c.Console.History), IdleTimeout: c.Console.IdleTimeout,
+		LogFile: filepath.Join(c.StateDir, "console.log"), LogMax: 10 << 20,
+	}
 }

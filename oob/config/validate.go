@@ -172,10 +172,15 @@ func (l *loader) validate(c *Config) {
 		if l.required("console.listen", c.Console.Listen) {
 			if err := hostPort(c.Console.Listen, false); err != nil {
 				l.add("console.listen", 0, err.Error())
+			} else if !loopback(c.Console.Listen) {
+				l.warn("console.listen", fmt.Sprintf("%s is not loopback: anyone who reaches it gets the router's console, with no password (keep it on 127.0.0.1 and come in over SSH)", c.Console.Listen))
 			}
 		}
 		if c.Console.History < 0 {
 			l.add("console.history", 0, "negative")
+		}
+		if c.Console.IdleTimeout < 0 {
+			l.add("console.idle_timeout", 0, fmt.Sprintf("must be 0s (never) or a positive duration, not %v", c.Console.IdleTimeout))
 		}
 	}
 
@@ -276,6 +281,16 @@ func hostPort(s string, zeroPort bool) error {
 		return fmt.Errorf("%q: port 0 is only for remote forwards", s)
 	}
 	return nil
+}
+
+// loopback reports whether a valid host:port listens on loopback only.
+func loopback(hostport string) bool {
+	host, _, _ := net.SplitHostPort(hostport)
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // regularFile checks that path names a readable regular file.

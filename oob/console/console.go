@@ -1,14 +1,19 @@
 // Package console bridges the router's serial console to a TCP port on
-// the box, so an operator who came in through the tunnel reaches it with
-// `telnet 127.0.0.1 2323` or `nc`. What the router prints while nobody is
-// connected is kept (up to a size) and shown to whoever connects next, and
-// everything it prints is appended to a log file. Many may watch; only the
-// first connected may type, so two people never interleave keystrokes on
-// a router's console.
+// the box, so an owner who came in through the tunnel reaches it with
+// `telnet 127.0.0.1 2323` (or nc). The bridge owns the device: it opens
+// it by path, and re-opens it after an error or a re-plug (a USB hub
+// power-cycled by the modem's recovery) while its clients stay
+// connected and are told. What the router prints is kept (up to a size)
+// for whoever connects next and appended to a log file.
+//
+// Many may watch; one client at a time has the keyboard, so two people
+// never interleave keystrokes. The first to connect (or to type while
+// nobody has it) gets it; Ctrl-^ t takes it over, and an idle keyboard
+// is freed after Config.IdleTimeout, so a forgotten nc never locks the
+// owner out. Ctrl-^ b sends a BREAK; Ctrl-^ ? lists the keys.
 package console
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -16,59 +21,161 @@ import (
 	"net"
 	"os"
 	"sync"
+	"time"
+
+	"github.com/oobd/oobd/internal/clock"
+	"github.com/oobd/oobd/modem/serialport"
 )
 
 // Config says which device to bridge and where.
 type Config struct {
+	// Device is the console's path, best its stable /dev/serial/by-id/
+	// name: after a re-plug it is found again by that path.
+	Device  string
+	Baud    int
 	Listen  string // e.g. 127.0.0.1:2323
 	History int    // bytes kept for the next client
+	// IdleTimeout frees the keyboard of a client that has typed nothing
+	// for this long; 0 never does.
+	IdleTimeout time.Duration
 	// LogFile receives everything the router prints; "" for none.
 	LogFile string
 	// LogMax is the size at which LogFile is rotated to LogFile.1.
 	LogMax int64
 }
 
-// Bridge copies between the serial port and TCP clients.
+// Port is an open console device.
+type Port interface {
+	io.ReadWriteCloser
+	// SendBreak holds the line in the break condition for a moment.
+	SendBreak() error
+}
+
+// Opener opens the device at path. It is called again after every error.
+type Opener func(path string, baud int) (Port, error)
+
+// State is whether the device is open, and since when.
+type State struct {
+	Open bool `json:"open"`
+	// Since is when the device was opened, or when it was lost (the
+	// bridge's start, if it was never open).
+	Since time.Time `json:"since"`
+	// Err is why it is not open: the last error reading, writing or
+	// opening it.
+	Err string `json:"error,omitempty"`
+}
+
+// Option changes a Bridge.
+type Option func(*Bridge)
+
+// WithOpener sets how the device is opened (tests); the default opens a
+// serial port with modem/serialport.
+func WithOpener(o Opener) Option { return func(b *Bridge) { b.open = o } }
+
+// WithClock sets the clock of the idle timeout and the re-open backoff
+// (tests); the default is clock.Real.
+func WithClock(c clock.Clock) Option { return func(b *Bridge) { b.clock = c } }
+
+// WithBackoff sets the wait before re-opening: first, doubling up to max.
+// The default is 1 s to 30 s.
+func WithBackoff(first, max time.Duration) Option {
+	return func(b *Bridge) {
+		if first > 0 && max >= first {
+			b.backoffFirst, b.backoffMax = first, max
+		}
+	}
+}
+
+// WithStateFunc has f called with the device's state whenever it changes
+// (opened, lost, a different open error), in order, from the bridge's
+// device goroutine: f must not block.
+func WithStateFunc(f func(State)) Option { return func(b *Bridge) { b.onState = f } }
+
+// maxClients bounds the connections: a console has one owner and a few
+// onlookers, not a crowd.
+const maxClients = 16
+
+// Bridge copies between the console device and TCP clients.
 type Bridge struct {
-	cfg  Config
-	port io.ReadWriteCloser
-	ln   net.Listener
-	log  *slog.Logger
+	cfg          Config
+	log          *slog.Logger
+	open         Opener
+	clock        clock.Clock
+	backoffFirst time.Duration
+	backoffMax   time.Duration
+	onState      func(State)
+	ln           net.Listener
+	done         chan struct{} // closed by Close
+	wg           sync.WaitGroup
+	once         sync.Once
 
-	wg   sync.WaitGroup
-	once sync.Once
+	writeMu sync.Mutex // serialises writes and breaks on the device
 
-	mu      sync.Mutex // guards the fields below
-	history []byte     // ring of the last cfg.History bytes
-	clients map[*client]struct{}
-	writer  *client // the one client whose input reaches the router
-	logf    *os.File
-	logSize int64
+	mu        sync.Mutex // guards the fields below
+	closed    bool
+	port      Port  // the open device; nil while it is gone
+	cause     error // why a writer gave up on port
+	everOpen  bool
+	state     State
+	history   []byte // the device's last output: at most 2×cfg.History, trimmed lazily
+	clients   map[*client]struct{}
+	nextID    int
+	writer    *client   // the one client whose input reaches the router
+	lastInput time.Time // the writer's last keystroke, or when it got the keyboard
+	idleGen   int       // bumped when the writer changes: stale idle timers do nothing
+	idleTimer clock.Timer
+	logf      *os.File
+	logSize   int64
+	logFailed bool // a log write failed and was reported; quiet until one succeeds
 }
 
-type client struct {
-	conn net.Conn
-	out  chan []byte // to the client; a slow client loses output, not the router
+// Listen serves the console device cfg.Device on cfg.Listen. The device
+// is opened in the background, and re-opened whenever it fails, so a
+// missing device is no error here: State says whether it is open. Close
+// stops it all.
+func Listen(cfg Config, log *slog.Logger, opts ...Option) (*Bridge, error) {
+	if cfg.Device == "" {
+		return nil, errors.New("console: no device")
+	}
+	return listen(cfg, log, opts...)
 }
 
-// New starts bridging port to cfg.Listen. Close stops it and closes port.
-func New(port io.ReadWriteCloser, cfg Config, log *slog.Logger) (*Bridge, error) {
+func listen(cfg Config, log *slog.Logger, opts ...Option) (*Bridge, error) {
 	if cfg.History < 0 {
 		cfg.History = 0
 	}
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return nil, fmt.Errorf("console: listen %s: %w", cfg.Listen, err)
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	b := &Bridge{cfg: cfg, port: port, ln: ln, log: log, clients: map[*client]struct{}{}}
+	b := &Bridge{
+		cfg:          cfg,
+		log:          log.With("device", cfg.Device),
+		open:         openSerial,
+		clock:        clock.Real{},
+		backoffFirst: time.Second,
+		backoffMax:   30 * time.Second,
+		done:         make(chan struct{}),
+		clients:      map[*client]struct{}{},
+	}
+	for _, o := range opts {
+		o(b)
+	}
+	b.state = State{Since: b.clock.Now(), Err: "not opened yet"}
 	if cfg.LogFile != "" {
 		if err := b.openLog(); err != nil {
-			ln.Close()
 			return nil, err
 		}
 	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		if b.logf != nil {
+			b.logf.Close()
+		}
+		return nil, fmt.Errorf("console: listen %s: %w", cfg.Listen, err)
+	}
+	b.ln = ln
 	b.wg.Add(2)
-	go b.readPort()
+	go b.runDevice()
 	go b.accept()
 	return b, nil
 }
@@ -76,181 +183,65 @@ func New(port io.ReadWriteCloser, cfg Config, log *slog.Logger) (*Bridge, error)
 // Addr is where the bridge listens.
 func (b *Bridge) Addr() net.Addr { return b.ln.Addr() }
 
-func (b *Bridge) openLog() error {
-	f, err := os.OpenFile(b.cfg.LogFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-	if err != nil {
-		return fmt.Errorf("console: log: %w", err)
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return fmt.Errorf("console: log: %w", err)
-	}
-	b.logf, b.logSize = f, fi.Size()
-	return nil
-}
-
-// readPort is the port's only reader: it fans output out to the history,
-// the log and every client.
-func (b *Bridge) readPort() {
-	defer b.wg.Done()
-	buf := make([]byte, 4096)
-	for {
-		n, err := b.port.Read(buf)
-		if n > 0 {
-			b.fanOut(append([]byte(nil), buf[:n]...))
-		}
-		if err != nil {
-			b.log.Info("console port closed", "err", err)
-			return
-		}
-	}
-}
-
-func (b *Bridge) fanOut(p []byte) {
+// State says whether the device is open, and since when.
+func (b *Bridge) State() State {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.cfg.History > 0 {
-		b.history = append(b.history, p...)
-		if over := len(b.history) - b.cfg.History; over > 0 {
-			b.history = append(b.history[:0], b.history[over:]...)
-		}
-	}
-	if b.logf != nil {
-		b.writeLog(p)
-	}
-	for c := range b.clients {
-		select {
-		case c.out <- p:
-		default: // the client is not keeping up; the router must not wait
-		}
-	}
+	return b.state
 }
 
-// writeLog appends to the log, rotating it at LogMax. Called with mu held.
-func (b *Bridge) writeLog(p []byte) {
-	if b.cfg.LogMax > 0 && b.logSize+int64(len(p)) > b.cfg.LogMax {
-		b.logf.Close()
-		b.logf = nil
-		if err := os.Rename(b.cfg.LogFile, b.cfg.LogFile+".1"); err != nil {
-			b.log.Warn("console log rotate", "err", err)
-		}
-		if err := b.openLog(); err != nil {
-			b.log.Warn("console log", "err", err)
-			return
-		}
-	}
-	n, err := b.logf.Write(p)
-	b.logSize += int64(n)
-	if err != nil {
-		b.log.Warn("console log write", "err", err)
-	}
-}
-
-func (b *Bridge) accept() {
-	defer b.wg.Done()
-	for {
-		conn, err := b.ln.Accept()
-		if err != nil {
-			return
-		}
-		c := &client{conn: conn, out: make(chan []byte, 256)}
-		b.mu.Lock()
-		hist := append([]byte(nil), b.history...)
-		isWriter := b.writer == nil
-		if isWriter {
-			b.writer = c
-		}
-		b.clients[c] = struct{}{}
-		b.mu.Unlock()
-		b.log.Info("console client connected", "remote", conn.RemoteAddr(), "writer", isWriter)
-		b.wg.Add(2)
-		go b.serveOut(c, hist, isWriter)
-		go b.serveIn(c)
-	}
-}
-
-func (b *Bridge) serveOut(c *client, hist []byte, isWriter bool) {
-	defer b.wg.Done()
-	banner := "oobd console: you have the keyboard.\r\n"
-	if !isWriter {
-		banner = "oobd console: watching only; someone else has the keyboard.\r\n"
-	}
-	if len(hist) > 0 {
-		banner += fmt.Sprintf("--- %d bytes printed while nobody watched ---\r\n", len(hist))
-	}
-	if _, err := io.WriteString(c.conn, banner); err != nil {
-		return
-	}
-	if _, err := c.conn.Write(hist); err != nil {
-		return
-	}
-	for p := range c.out {
-		if _, err := c.conn.Write(p); err != nil {
-			c.conn.Close()
-			// keep draining until serveIn removes us and closes out
-		}
-	}
-}
-
-func (b *Bridge) serveIn(c *client) {
-	defer b.wg.Done()
-	buf := make([]byte, 1024)
-	for {
-		n, err := c.conn.Read(buf)
-		if n > 0 {
-			b.mu.Lock()
-			w := b.writer == c
-			b.mu.Unlock()
-			if w {
-				if _, werr := b.port.Write(buf[:n]); werr != nil {
-					b.log.Warn("console write", "err", werr)
-				}
-			}
-		}
-		if err != nil {
-			break
-		}
-	}
-	c.conn.Close()
-	b.mu.Lock()
-	delete(b.clients, c)
-	if b.writer == c {
-		b.writer = nil
-		// The longest-connected watcher would be a fair heir, but map order
-		// is random; the next to connect takes the keyboard instead.
-	}
-	close(c.out)
-	b.mu.Unlock()
-}
-
-// Close stops the bridge, disconnects every client, closes the port and
-// waits for its goroutines. It is safe to call more than once.
+// Close disconnects every client, closes the device and waits for the
+// bridge's goroutines. It is safe to call more than once.
 func (b *Bridge) Close() error {
-	var err error
 	b.once.Do(func() {
+		close(b.done)
 		b.ln.Close()
-		err = b.port.Close()
 		b.mu.Lock()
+		b.closed = true
+		port := b.port
+		b.idleGen++
+		if b.idleTimer != nil {
+			b.idleTimer.Stop()
+		}
 		for c := range b.clients {
 			c.conn.Close()
 		}
 		b.mu.Unlock()
+		if port != nil {
+			port.Close() // wakes the device's reader
+		}
 		b.wg.Wait()
 		b.mu.Lock()
 		if b.logf != nil {
 			b.logf.Close()
+			b.logf = nil
 		}
 		b.mu.Unlock()
 	})
-	if errors.Is(err, os.ErrClosed) {
-		err = nil
-	}
-	return err
+	return nil
 }
 
-// Run bridges until ctx ends.
-func (b *Bridge) Run(ctx context.Context) error {
-	<-ctx.Done()
-	return b.Close()
+// sleep waits d on the bridge's clock; false means the bridge closed.
+func (b *Bridge) sleep(d time.Duration) bool {
+	t := b.clock.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C():
+		return true
+	case <-b.done:
+		return false
+	}
+}
+
+// serialPort is a port from modem/serialport.
+type serialPort struct{ io.ReadWriteCloser }
+
+func (p serialPort) SendBreak() error { return serialport.SendBreak(p.ReadWriteCloser) }
+
+func openSerial(path string, baud int) (Port, error) {
+	p, err := serialport.Open(path, baud)
+	if err != nil {
+		return nil, err
+	}
+	return serialPort{p}, nil
 }

@@ -77,11 +77,15 @@ type Server struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	once    sync.Once
+	beat    Beat
+
+	mu       sync.Mutex // guards inFlight
+	inFlight int
 }
 
 // Listen creates the socket at path, replacing a stale one left by a
 // crashed daemon but refusing to take over a live one.
-func Listen(path string, h Handler, log *slog.Logger) (*Server, error) {
+func Listen(path string, h Handler, log *slog.Logger, opts ...Option) (*Server, error) {
 	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
 		c.Close()
 		return nil, fmt.Errorf("control: %s: another oobd is already running", path)
@@ -103,6 +107,12 @@ func Listen(path string, h Handler, log *slog.Logger) (*Server, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{ln: ln, path: path, handler: h, log: log, ctx: ctx, cancel: cancel}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.beat != nil {
+		s.beat.Idle()
+	}
 	s.wg.Add(1)
 	go s.serve()
 	return s, nil
@@ -116,10 +126,46 @@ func (s *Server) serve() {
 			return
 		}
 		s.wg.Add(1)
+		s.busy(+1)
 		go func() {
 			defer s.wg.Done()
+			defer s.busy(-1)
 			s.serveConn(c)
 		}()
+	}
+}
+
+// requestBound is the longest a request may take (an up waits for the
+// whole way up, a drill for its SMS loop too) before the socket's loop
+// counts as hung.
+const requestBound = 30 * time.Minute
+
+// Beat is where the server says it is alive (*liveness.Loop): idle while
+// it waits for a client, busy while requests run.
+type Beat interface {
+	Busy(deadline time.Time) (done func())
+	Idle()
+}
+
+// Option configures a Server.
+type Option func(*Server)
+
+// WithBeat reports the server's liveness to b.
+func WithBeat(b Beat) Option { return func(s *Server) { s.beat = b } }
+
+// busy counts the requests in flight and tells the beat.
+func (s *Server) busy(n int) {
+	if s.beat == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.inFlight += n
+	switch {
+	case s.inFlight == 0:
+		s.beat.Idle()
+	case n > 0:
+		s.beat.Busy(time.Now().Add(requestBound))
 	}
 }
 

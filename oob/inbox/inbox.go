@@ -127,6 +127,8 @@ type options struct {
 	schedule       string
 	indications    bool
 	handOver       bool
+	beat           Beat
+	beatWindow     time.Duration
 	alert          Alerter
 	loopback       func(modem.Message) bool
 	incompleteWait time.Duration
@@ -149,6 +151,21 @@ func WithIndications(on bool) Option { return func(o *options) { o.indications =
 // to the dialer for each session: replies owed when an up comes wait for
 // the session's end, so the dialer never waits for them.
 func WithHandOver(on bool) Option { return func(o *options) { o.handOver = on } }
+
+// Beat is where the poller says it is alive (*liveness.Loop): after each
+// round it must finish the next within its window, or by the next
+// scheduled round when that is later; while a single-port modem is lent
+// to the dialer it waits on purpose.
+type Beat interface {
+	Alive()
+	Busy(deadline time.Time) (done func())
+	Idle()
+}
+
+// WithBeat reports the poller's liveness to b, whose window is window.
+func WithBeat(b Beat, window time.Duration) Option {
+	return func(o *options) { o.beat, o.beatWindow = b, window }
+}
 
 // WithLoopback hands every text to f before any other check: a drill's
 // text to the SIM's own number, carrying its one-time token, is taken
@@ -213,6 +230,7 @@ func (p *Poller) Start(ctx context.Context) error {
 		return fmt.Errorf("inbox: %w", err)
 	}
 	p.sched, p.cancel, p.started = sch, cancel, true
+	p.alive()
 	p.wg.Add(1)
 	go p.watch(ctx)
 	return nil
@@ -243,6 +261,9 @@ func (p *Poller) Close() error {
 // until Reacquire. It waits for a read in progress to finish.
 func (p *Poller) Release(ctx context.Context) error {
 	p.lent.Store(true)
+	if p.opts.beat != nil {
+		p.opts.beat.Idle()
+	}
 	p.modemMu.Lock()
 	p.paused = true
 	p.modemMu.Unlock()
@@ -258,6 +279,7 @@ func (p *Poller) Release(ctx context.Context) error {
 func (p *Poller) Reacquire(ctx context.Context) error {
 	err := p.modem.Reacquire(ctx)
 	p.lent.Store(false)
+	p.alive()
 	p.resume(ctx, p.decider.Now())
 	return err
 }
@@ -334,8 +356,24 @@ func (p *Poller) pollAndLog(ctx context.Context, why string) {
 			p.opts.logger.Error("inbox: poll panicked", "panic", r, "stack", string(debug.Stack()))
 		}
 	}()
+	defer p.alive()
 	if err := p.Poll(ctx); err != nil && !errors.Is(err, ErrPaused) && ctx.Err() == nil {
 		p.opts.logger.Error("inbox: poll failed", "trigger", why, "err", err)
+	}
+}
+
+// alive tells the beat that a round ended: the next is due by the next
+// scheduled round (a schedule may be longer than the beat's window).
+func (p *Poller) alive() {
+	if p.opts.beat == nil || p.lent.Load() {
+		return
+	}
+	p.opts.beat.Alive()
+	if s, err := schedule.Parse(p.opts.schedule); err == nil {
+		// A schedule longer than the window: due by the next round.
+		if due := s.Next(p.opts.now()).Add(time.Minute); due.After(p.opts.now().Add(p.opts.beatWindow)) {
+			p.opts.beat.Busy(due)
+		}
 	}
 }
 

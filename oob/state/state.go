@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/oobd/oobd/modem"
+	"github.com/oobd/oobd/oob/console"
 	"github.com/oobd/oobd/oob/link"
 	"github.com/oobd/oobd/oob/session"
 	"github.com/oobd/oobd/tunnel"
@@ -31,6 +32,9 @@ type State struct {
 	Session  Session   `json:"session"`
 
 	LastFailure *Failure `json:"last_failure,omitempty"`
+	// Console is whether the router's console device is open, when one is
+	// configured.
+	Console *console.State `json:"console,omitempty"`
 	// Cleanup is a clean-up of a crashed run's leftovers that failed: it
 	// is retried before every dial, and /healthz shows it.
 	Cleanup   *link.CleanupFailure `json:"cleanup,omitempty"`
