@@ -76,24 +76,12 @@ func New(cfg *config.Config, opts ...Option) (_ *Agent, err error) {
 			a.close()
 		}
 	}()
-	if a.store, err = state.Open(cfg.StateDir, state.WithLogger(a.log)); err != nil {
+	if err := a.openState(); err != nil {
 		return nil, err
 	}
-	if r := a.store.Recovered(); r != "" {
-		a.log.Warn("state file was damaged; started clean", "detail", r)
-	}
-	if a.audit, err = audit.Open(cfg.StateDir); err != nil {
+	notices, err := a.newNotices()
+	if err != nil {
 		return nil, err
-	}
-	a.closers = append(a.closers, a.audit.Close)
-	notices := &notify.Notices{Extra: cfg.Notify.SMSNumbers, TwoPort: !cfg.Modem.SinglePort(),
-		JumpHost: cfg.Tunnel.JumpHost, Signal: a.store.Signal, Log: a.log}
-	if cfg.Notify.Pushover.Enabled() {
-		if a.push, err = notify.NewPushover(cfg.PushoverConfig()); err != nil {
-			return nil, err
-		}
-		a.closers = append(a.closers, a.push.Close)
-		notices.Push = a.push
 	}
 	ts := cfg.TriggerSettings()
 	ts.Unsafe = func(err error) { go notices.Alert(context.Background(), notify.UnsafeSecretMessage(err)) }
@@ -127,6 +115,36 @@ func New(cfg *config.Config, opts ...Option) (_ *Agent, err error) {
 	a.requests.Sessions, a.drills.Sessions = a.sessions, a.sessions
 	a.requests.Drill = func(ctx context.Context) session.Outcome { return a.drills.Run(ctx, drill.Manual) }
 	return a, nil
+}
+
+// openState opens the state file and the audit log.
+func (a *Agent) openState() (err error) {
+	if a.store, err = state.Open(a.cfg.StateDir, state.WithLogger(a.log)); err != nil {
+		return err
+	}
+	if r := a.store.Recovered(); r != "" {
+		a.log.Warn("state file was damaged; started clean", "detail", r)
+	}
+	if a.audit, err = audit.Open(a.cfg.StateDir); err != nil {
+		return err
+	}
+	a.closers = append(a.closers, a.audit.Close)
+	return nil
+}
+
+// newNotices makes the session's notices, with pushes when configured.
+func (a *Agent) newNotices() (*notify.Notices, error) {
+	n := &notify.Notices{Extra: a.cfg.Notify.SMSNumbers, TwoPort: !a.cfg.Modem.SinglePort(),
+		JumpHost: a.cfg.Tunnel.JumpHost, Signal: a.store.Signal, Log: a.log}
+	if a.cfg.Notify.Pushover.Enabled() {
+		var err error
+		if a.push, err = notify.NewPushover(a.cfg.PushoverConfig()); err != nil {
+			return nil, err
+		}
+		a.closers = append(a.closers, a.push.Close)
+		n.Push = a.push
+	}
+	return n, nil
 }
 
 // close closes what New opened, in reverse.
@@ -164,13 +182,11 @@ func (a *Agent) Run(ctx context.Context) error {
 	defer wg.Wait()
 	// The texts that arrived while the agent was not running; a slow or
 	// absent modem holds up neither the control socket nor `oobd up`.
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	wg.Go(func() {
 		if err := a.inbox.Poll(ctx); err != nil && ctx.Err() == nil {
 			a.log.Warn("first poll", "err", err)
 		}
-	}()
+	})
 	if spec := a.cfg.Drill.Schedule; spec != "" {
 		drills, err := schedule.Start(spec, func() { a.drills.Run(ctx, drill.Scheduled) }, a.log)
 		if err != nil {
@@ -179,24 +195,18 @@ func (a *Agent) Run(ctx context.Context) error {
 		defer drills.Stop()
 	}
 	if addr := a.cfg.Health.Listen; addr != "" {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			if err := health.Serve(ctx, addr, a.healthSnapshot); err != nil {
 				a.log.Error("health endpoint", "err", err)
 			}
-		}()
+		})
 	}
 	if b, err := a.startConsole(); err != nil {
 		a.log.Error("console bridge not started", "err", err)
 	} else if b != nil {
 		defer b.Close()
 	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		(&liveness.Watchdog{Record: a.live, Interval: a.watchdog, Log: a.log}).Run(ctx)
-	}()
+	wg.Go(func() { (&liveness.Watchdog{Record: a.live, Interval: a.watchdog, Log: a.log}).Run(ctx) })
 	a.log.Info("oobd running", "modem", a.cfg.Modem.Port, "jump_host", a.cfg.Tunnel.JumpHost, "schedule", a.cfg.Trigger.Schedule)
 	<-ctx.Done()
 	a.log.Info("oobd stopping")
