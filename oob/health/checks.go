@@ -134,7 +134,7 @@ func poll(in Input, now time.Time) Check {
 	due := from.Add(limit)
 	switch {
 	case !now.After(due):
-		return pass(CheckPoll, fmt.Sprintf("%s (%s ago, limit %s)", what, ago(now, from), limit), p.Last)
+		return pass(CheckPoll, fmt.Sprintf("%s (%s ago, limit %s)", what, ago(now, from), limit), time.Time{})
 	case in.Session:
 		return pass(CheckPoll, sessionUp+" (polling paused; "+what+")", time.Time{})
 	}
