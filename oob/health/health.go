@@ -6,8 +6,9 @@
 //	GET /healthz        every check: 200 when all pass, 503 otherwise
 //	GET /healthz/NAME   one check, same JSON shape: 200, 503, or 404
 //
-// ListenAndServe runs that handler (and /metrics, when given) on a server
-// hardened for months of unattended running.
+// Handler also mounts /metrics when given one (oob/metrics), and
+// ListenAndServe runs it on a server hardened for months of unattended
+// running.
 package health
 
 import (
