@@ -1,164 +1,177 @@
-// Package health serves the agent's health over HTTP for monitoring:
-// /healthz answers 200 when the agent can take a text (the modem answers
-// and no lockout is in force) and 503 otherwise, and /metrics gives the
-// same facts in the Prometheus text format.
+// Package health says whether oobd would do its job if the owner needed it
+// now. Evaluate turns what the agent knows (Input) into named checks; a
+// Checker remembers since when each check has been passing or failing; and
+// Handler serves them over HTTP for monitors such as Uptime Kuma:
+//
+//	GET /healthz        every check: 200 when all pass, 503 otherwise
+//	GET /healthz/NAME   one check, same JSON shape: 200, 503, or 404
+//
+// Handler also mounts /metrics when given one (oob/metrics), and
+// ListenAndServe runs it on a server hardened for months of unattended
+// running.
 package health
 
 import (
-	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
-	"net"
-	"net/http"
-	"sort"
-	"strings"
 	"time"
-
-	"github.com/oobd/oobd/modem"
-	"github.com/oobd/oobd/oob/state"
 )
 
-// Snapshot is what the agent reports about itself.
-type Snapshot struct {
-	ModemOK        bool      `json:"modem_ok"`
-	ModemError     string    `json:"modem_error,omitempty"`
-	SignalDBm      int       `json:"signal_dbm"`
-	SignalKnown    bool      `json:"signal_known"`
-	Registration   string    `json:"registration"`
-	SIM            string    `json:"sim"`
-	LastPoll       time.Time `json:"last_poll,omitzero"`
-	LockoutActive  bool      `json:"lockout_active"`
-	SessionActive  bool      `json:"session_active"`
-	SessionBytes   uint64    `json:"session_bytes"`
-	StorageUsed    int       `json:"storage_used"`
-	StorageTotal   int       `json:"storage_total"`
-	LastDrill      time.Time `json:"last_drill,omitzero"`
-	LastDrillOK    bool      `json:"last_drill_ok"`
-	ModemRecovered int       `json:"modem_recoveries"`
+// The check names. They are part of the HTTP API (/healthz/NAME) and of
+// the oobd_health_check metric: they never change.
+const (
+	CheckLoops          = "loops"
+	CheckModem          = "modem"
+	CheckSIM            = "sim"
+	CheckRegistration   = "registration"
+	CheckPoll           = "poll"
+	CheckStorage        = "storage"
+	CheckLockout        = "lockout"
+	CheckCrashLeftovers = "crash_leftovers"
+	CheckConsole        = "console"
+	CheckDrill          = "drill"
+)
+
+// Names lists every check in the order /healthz shows them.
+func Names() []string {
+	return []string{
+		CheckLoops, CheckModem, CheckSIM, CheckRegistration, CheckPoll,
+		CheckStorage, CheckLockout, CheckCrashLeftovers, CheckConsole, CheckDrill,
+	}
 }
 
-// Healthy reports whether a text sent now would be read and acted on, and
-// if not, why.
-func (s Snapshot) Healthy() (bool, string) {
-	switch {
-	case !s.ModemOK:
-		return false, "modem not answering: " + s.ModemError
-	case s.LockoutActive:
-		return false, "trigger lockout in force"
-	}
-	return true, "ok"
+// Input is what the checks read. The agent fills it at every request from
+// its parts; the zero value of a part means "nothing known", which each
+// check reads as documented on its field.
+type Input struct {
+	// Started is when the daemon started: a poll or drill that has not
+	// happened yet is counted as due from here.
+	Started time.Time
+	// Session is true while a session is being set up, is up, or is being
+	// torn down. The checks a session legitimately upsets (the modem lent
+	// to the dialer, the SIM and network not read, the paused poll, a drill
+	// that must wait) pass while it lasts, with a detail that says so.
+	Session bool
+	// StaleLoops names the daemon's loops that missed their beat; empty
+	// when all are alive.
+	StaleLoops []string
+	Modem      Modem
+	SIM        SIM
+	Network    Network
+	Poll       Poll
+	Storage    Storage
+	// LockoutUntil is when the trigger lockout ends; zero or past: none.
+	LockoutUntil time.Time
+	// Cleanup is the clean-up a crash left undone (retried before every
+	// dial); nil when there is none.
+	Cleanup *CleanupFailure
+	Console Console
+	Drill   Drill
 }
 
-// Handler serves /healthz and /metrics from snapshot.
-func Handler(snapshot func() Snapshot) http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		s := snapshot()
-		ok, why := s.Healthy()
-		w.Header().Set("Content-Type", "application/json")
-		if !ok {
-			w.WriteHeader(http.StatusServiceUnavailable)
-		}
-		json.NewEncoder(w).Encode(struct {
-			OK     bool   `json:"ok"`
-			Reason string `json:"reason"`
-			Snapshot
-		}{ok, why, s})
-	})
-	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-		writeMetrics(w, snapshot())
-	})
-	return mux
+// Modem is whether the modem answers AT commands.
+type Modem struct {
+	// Answering turns false at the first command that gets no answer at
+	// all, not at the end of the recovery ladder.
+	Answering bool
+	// Since is when Answering last changed (zero: unknown).
+	Since time.Time
+	// RecoveryStep is the rung of the recovery ladder running now
+	// ("reopen", "reset", "power-cycle"); "" when none runs.
+	RecoveryStep  string
+	RecoverySince time.Time
 }
 
-func b2f(b bool) float64 {
-	if b {
-		return 1
-	}
-	return 0
+// SIM is the SIM card's state as +CPIN? reports it.
+type SIM struct {
+	// State is "ready", "pin-required", "puk-required", "absent", "error"
+	// or "unknown" (modem.SIMState); only "ready" passes.
+	State string
+	// PINAttempts is the number of PIN tries left, -1 when not known.
+	PINAttempts int
+	// Reason says why the SIM is not ready, when the modem says more than
+	// State (e.g. "PIN rejected, not sent again").
+	Reason string
 }
 
-func unix(t time.Time) float64 {
-	if t.IsZero() {
-		return 0
-	}
-	return float64(t.UnixMilli()) / 1000
+// Network is the modem's registration and signal.
+type Network struct {
+	// Registration is "not-registered", "home", "searching", "denied",
+	// "unknown" or "roaming" (modem.Registration); home and roaming pass.
+	Registration string
+	Operator     string // "" when not known
+	SignalDBm    int
+	SignalKnown  bool
 }
 
-func writeMetrics(w io.Writer, s Snapshot) {
-	type metric struct {
-		help   string
-		kind   string
-		labels string
-		value  float64
-	}
-	m := map[string]metric{
-		"oobd_modem_up":                     {"1 when the modem answers AT commands.", "gauge", "", b2f(s.ModemOK)},
-		"oobd_lockout_active":               {"1 while the trigger lockout is in force.", "gauge", "", b2f(s.LockoutActive)},
-		"oobd_session_active":               {"1 while an out-of-band session is up or being set up.", "gauge", "", b2f(s.SessionActive)},
-		"oobd_session_bytes":                {"Bytes through the cellular link in the current session.", "gauge", "", float64(s.SessionBytes)},
-		"oobd_sms_storage_used":             {"Messages stored on the SIM.", "gauge", "", float64(s.StorageUsed)},
-		"oobd_sms_storage_total":            {"Message slots on the SIM.", "gauge", "", float64(s.StorageTotal)},
-		"oobd_last_poll_timestamp_seconds":  {"When the inbox was last read.", "gauge", "", unix(s.LastPoll)},
-		"oobd_last_drill_timestamp_seconds": {"When the last end-to-end drill ran.", "gauge", "", unix(s.LastDrill)},
-		"oobd_last_drill_success":           {"1 when the last drill passed.", "gauge", "", b2f(s.LastDrillOK)},
-		"oobd_modem_recoveries_total":       {"Recovery actions taken on the modem.", "counter", "", float64(s.ModemRecovered)},
-		"oobd_modem_info":                   {"Registration and SIM state, as labels.", "gauge", fmt.Sprintf("{registration=%q,sim=%q}", s.Registration, s.SIM), 1},
-	}
-	if s.SignalKnown {
-		m["oobd_signal_dbm"] = metric{"Received signal strength.", "gauge", "", float64(s.SignalDBm)}
-	}
-	names := make([]string, 0, len(m))
-	for n := range m {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	var b strings.Builder
-	for _, n := range names {
-		x := m[n]
-		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n%s%s %g\n", n, x.help, n, x.kind, n, x.labels, x.value)
-	}
-	io.WriteString(w, b.String())
+// Poll is when the inbox was last read, and how late that may be.
+type Poll struct {
+	// Last is when the last poll finished (zero: none since start-up).
+	Last time.Time
+	// LongestGap is the longest gap between consecutive runs of
+	// trigger.schedule in the next 24 hours (schedule.Longest). A poll is
+	// overdue after three of them.
+	LongestGap time.Duration
 }
 
-// Serve listens on addr and serves until ctx ends.
-func Serve(ctx context.Context, addr string, snapshot func() Snapshot) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("health: listen %s: %w", addr, err)
-	}
-	srv := &http.Server{Handler: Handler(snapshot), ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		srv.Shutdown(sctx)
-	}()
-	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("health: %w", err)
-	}
-	return nil
+// Storage is the SIM's message storage. Total 0 means not read yet.
+type Storage struct {
+	Used, Total int
 }
 
-// Collect is the snapshot from the state file, the running session (if
-// active, what it carried) and the modem's recovery counters.
-func Collect(st state.State, now time.Time, active bool, sessionBytes uint64, rec modem.Counters) Snapshot {
-	s := Snapshot{
-		ModemOK: st.Modem.OK, ModemError: st.Modem.LastError,
-		SignalDBm: st.Modem.SignalDBm, SignalKnown: st.Modem.SignalKnown,
-		Registration: st.Modem.Registration, SIM: st.Modem.SIM,
-		LastPoll: st.LastPoll, LockoutActive: st.Trigger.LockedOut(now),
-		SessionActive: active, StorageUsed: st.Modem.StorageUsed, StorageTotal: st.Modem.StorageTotal,
-		ModemRecovered: rec.Reopens + rec.Resets + rec.PowerCycles,
-	}
-	if active {
-		s.SessionBytes = sessionBytes
-	}
-	if d := st.LastDrill; d != nil {
-		s.LastDrill, s.LastDrillOK = d.Time, d.OK
-	}
-	return s
+// CleanupFailure is a clean-up after a crash that failed: what is left
+// behind (the dialer, an interface, routes) until the next try succeeds.
+type CleanupFailure struct {
+	FailedAt time.Time `json:"failed_at"`
+	Error    string    `json:"error"`
+	Left     []string  `json:"left"`
+}
+
+// Console is the router console's serial device.
+type Console struct {
+	Configured bool // console.device is set
+	Open       bool
+	Since      time.Time // when Open last changed (zero: unknown)
+}
+
+// Drill is the end-to-end drill's schedule and its last run. A drill that
+// yielded to a trigger is no run: leave the previous one here.
+type Drill struct {
+	// Configured is true when drill.schedule is set.
+	Configured bool
+	// Period is the longest gap between two drills (schedule.Longest of
+	// drill.schedule); a drill is overdue two periods after the last one.
+	Period time.Duration
+	// Last is when the last drill ended (zero: never).
+	Last time.Time
+	OK   bool
+	// FailedStep and Reason say where and why the last drill failed.
+	FailedStep string
+	Reason     string
+	// Steps are the last drill's steps in order, with their durations
+	// (for metrics; the check does not read them).
+	Steps []DrillStep
+}
+
+// DrillStep is one step of a drill and how long it took.
+type DrillStep struct {
+	// Name is "dial", "path", "tunnel", "self-check", "push" or
+	// "sms-loop"; metrics export anything else as "other".
+	Name     string
+	Duration time.Duration
+}
+
+// Check is the outcome of one check.
+type Check struct {
+	Name   string `json:"name"`
+	OK     bool   `json:"ok"`
+	Detail string `json:"detail"`
+	// Since is when the check last changed between passing and failing.
+	// Evaluate sets it only where the input knows (e.g. Modem.Since);
+	// a Checker always does.
+	Since time.Time `json:"since"`
+}
+
+// Report is every check, as /healthz answers it.
+type Report struct {
+	OK     bool    `json:"ok"`
+	Checks []Check `json:"checks"`
 }

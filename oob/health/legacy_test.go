@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-func TestHealthz(t *testing.T) {
+func TestLegacyHealthz(t *testing.T) {
 	tests := []struct {
 		name string
 		s    Snapshot
@@ -23,7 +23,7 @@ func TestHealthz(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := httptest.NewServer(Handler(func() Snapshot { return tt.s }))
+			srv := httptest.NewServer(legacyHandler(func() Snapshot { return tt.s }))
 			defer srv.Close()
 			resp, err := http.Get(srv.URL + "/healthz")
 			if err != nil {
@@ -42,10 +42,10 @@ func TestHealthz(t *testing.T) {
 	}
 }
 
-func TestMetrics(t *testing.T) {
+func TestLegacyMetrics(t *testing.T) {
 	s := Snapshot{ModemOK: true, SignalDBm: -73, SignalKnown: true, Registration: "home", SIM: "ready",
 		SessionActive: true, SessionBytes: 12345, LastPoll: time.Unix(1700000000, 0)}
-	srv := httptest.NewServer(Handler(func() Snapshot { return s }))
+	srv := httptest.NewServer(legacyHandler(func() Snapshot { return s }))
 	defer srv.Close()
 	resp, err := http.Get(srv.URL + "/metrics")
 	if err != nil {
