@@ -128,9 +128,10 @@ func TestStatus(t *testing.T) {
 			Interface: "ppp0", LocalIP: "10.64.0.2", Forwards: []tunnel.BoundForward{{Forward: tunnel.Forward{Remote: "localhost:0", Local: "localhost:22"}, BoundPort: 40123}}, Bytes: 12345}
 		s.SetFailure(now.Add(-time.Hour), "dial", "PPP x3: no IP")
 	})
+	// No daemon runs: the state file is still shown, and the exit is 1.
 	out, errs, code := runOobd(t, "status", "--config", path, "--json")
-	if code != exitOK {
-		t.Fatalf("exit %d: %s", code, errs)
+	if code != exitFailure {
+		t.Fatalf("exit %d, want 1 (no daemon): %s", code, errs)
 	}
 	var v struct {
 		Modem struct {
@@ -153,17 +154,27 @@ func TestStatus(t *testing.T) {
 			Bytes int64 `json:"bytes"`
 		} `json:"session"`
 		LastFailure struct{ Step, Reason string } `json:"last_failure"`
+		Daemon      bool                          `json:"daemon_running"`
+		Health      struct {
+			OK     bool `json:"ok"`
+			Checks []struct {
+				Name string `json:"name"`
+				OK   bool   `json:"ok"`
+			} `json:"checks"`
+		} `json:"health"`
 	}
 	if err := json.Unmarshal([]byte(out), &v); err != nil {
 		t.Fatalf("not JSON: %v\n%s", err, out)
 	}
 	if !v.Modem.OK || v.Modem.SignalDBm != -75 || v.LastPoll != now.Format(time.RFC3339) || v.Lockout.Active ||
 		!v.Session.Active || v.Session.Until != now.Add(30*time.Minute).Format(time.RFC3339) ||
-		v.Session.Forwards[0].BoundPort != 40123 || v.Session.Bytes != 12345 || v.LastFailure.Reason != "PPP x3: no IP" {
+		v.Session.Forwards[0].BoundPort != 40123 || v.Session.Bytes != 12345 || v.LastFailure.Reason != "PPP x3: no IP" ||
+		v.Daemon || len(v.Health.Checks) != 10 || v.Health.Checks[0].Name != "loops" || v.Health.Checks[0].OK {
 		t.Errorf("status JSON: %+v\n%s", v, out)
 	}
 	out, _, code = runOobd(t, "status", "--config", path)
-	if code != exitOK || !strings.Contains(out, "session:   ACTIVE, asked by +46701234567") || !strings.Contains(out, "port 40123") {
+	if code != exitFailure || !strings.Contains(out, "daemon:    NOT running") || !strings.Contains(out, "✗ loops") ||
+		!strings.Contains(out, "session:   ACTIVE, asked by +46701234567") || !strings.Contains(out, "port 40123") {
 		t.Errorf("status text (exit %d):\n%s", code, out)
 	}
 }

@@ -31,6 +31,10 @@ type usageError struct{ err error }
 func (e usageError) Error() string { return e.err.Error() }
 func (e usageError) Unwrap() error { return e.err }
 
+// errQuietFailure exits 1 without a message: what failed is in the
+// command's output (a failed check in `oobd status`).
+var errQuietFailure = errors.New("failed")
+
 func usagef(format string, args ...any) error {
 	return usageError{fmt.Errorf(format, args...)}
 }
@@ -103,6 +107,8 @@ func run(ctx context.Context, env *cmdEnv, args []string) int {
 		return exitOK
 	case errors.Is(err, errHelpShown):
 		return exitOK
+	case errors.Is(err, errQuietFailure):
+		return exitFailure // the output already says what failed
 	}
 	fmt.Fprintf(env.stderr, "oobd %s: %v\n", best.words, err)
 	var ue usageError

@@ -42,7 +42,7 @@ func runDaemon(ctx context.Context, env *cmdEnv, args []string) error {
 			log.Warn("SIGHUP: the config is read only at start; restart oobd to apply a change (systemctl restart oobd / service oobd restart)")
 		}
 	}()
-	a, err := agent.New(cfg, agent.WithLogger(log))
+	a, err := agent.New(cfg, agent.WithLogger(log), agent.WithVersion(version()))
 	if err != nil {
 		return err
 	}

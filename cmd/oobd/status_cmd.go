@@ -9,11 +9,18 @@ import (
 	"time"
 
 	"github.com/oobd/oobd/oob/config"
+	"github.com/oobd/oobd/oob/control"
+	"github.com/oobd/oobd/oob/health"
 	"github.com/oobd/oobd/oob/state"
+	"github.com/oobd/oobd/oob/trigger"
 )
 
-// runStatus prints what the daemon last wrote to state_dir/state.json.
-func runStatus(_ context.Context, env *cmdEnv, args []string) error {
+// runStatus prints what the daemon last wrote to state_dir/state.json,
+// whether the daemon is running (it asks over the control socket), and
+// the health checks: the daemon's own when it answers, else those the
+// state file allows. It exits 0 when the daemon answers and every check
+// passes, 1 otherwise.
+func runStatus(ctx context.Context, env *cmdEnv, args []string) error {
 	fset := newFlagSet(env, "status", "--config FILE [--json]")
 	path := fset.String("config", defaultConfigPath, "the daemon's config `file`")
 	asJSON := fset.Bool("json", false, "print one JSON object (times in RFC 3339)")
@@ -36,12 +43,48 @@ func runStatus(_ context.Context, env *cmdEnv, args []string) error {
 		return err
 	}
 	now := time.Now()
-	view := st.Status(now)
+	view := struct {
+		state.Status
+		Daemon bool          `json:"daemon_running"`
+		Health health.Report `json:"health"`
+	}{Status: st.Status(now)}
+	qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	resp, err := control.Do(qctx, control.SocketPath(cfg.StateDir), control.Request{Verb: trigger.VerbStatus})
+	cancel()
+	switch {
+	case err == nil && resp.Health != nil:
+		view.Daemon, view.Health = true, *resp.Health
+	default:
+		// No daemon: the checks the state file allows; the loops are
+		// not running at all.
+		in := st.HealthInput()
+		in.StaleLoops = []string{"oobd run"}
+		view.Health = health.Report{Checks: health.Evaluate(in, now)}
+	}
 	if *asJSON {
 		enc := json.NewEncoder(env.stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(view)
+		if err := enc.Encode(view); err != nil {
+			return err
+		}
+	} else {
+		daemon := "running"
+		if !view.Daemon {
+			daemon = "NOT running (no answer on " + control.SocketPath(cfg.StateDir) + ")"
+		}
+		fmt.Fprintf(env.stdout, "daemon:    %s\n", daemon)
+		fmt.Fprint(env.stdout, view.Status.Text(now))
+		fmt.Fprintln(env.stdout, "checks:")
+		for _, c := range view.Health.Checks {
+			mark := "✓"
+			if !c.OK {
+				mark = "✗"
+			}
+			fmt.Fprintf(env.stdout, "  %s %-15s %s\n", mark, c.Name, c.Detail)
+		}
 	}
-	fmt.Fprint(env.stdout, view.Text(now))
+	if !view.Daemon || !view.Health.OK {
+		return errQuietFailure
+	}
 	return nil
 }

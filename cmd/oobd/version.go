@@ -11,14 +11,24 @@ func runVersion(_ context.Context, env *cmdEnv, args []string) error {
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	v := "(devel)"
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" {
-				v = s.Value
-			}
+	fmt.Fprintln(env.stdout, "oobd", version())
+	return nil
+}
+
+// version is the build's module version, else its VCS revision, else
+// "(devel)".
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(devel)"
+	}
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" {
+			return s.Value
 		}
 	}
-	fmt.Fprintln(env.stdout, "oobd", v)
-	return nil
+	return "(devel)"
 }

@@ -8,7 +8,6 @@ package agent
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -22,6 +21,7 @@ import (
 	"github.com/oobd/oobd/oob/health"
 	"github.com/oobd/oobd/oob/inbox"
 	"github.com/oobd/oobd/oob/liveness"
+	"github.com/oobd/oobd/oob/metrics"
 	"github.com/oobd/oobd/oob/notify"
 	"github.com/oobd/oobd/oob/requests"
 	"github.com/oobd/oobd/oob/schedule"
@@ -40,6 +40,9 @@ func WithLink(l session.Link) Option { return func(a *Agent) { a.link = l } }
 // prints them). f must not block.
 func WithObserver(f func(session.Report)) Option { return func(a *Agent) { a.observe = f } }
 
+// WithVersion names oobd's version in its metrics (oobd_build_info).
+func WithVersion(v string) Option { return func(a *Agent) { a.version = v } }
+
 // WithLogger sets the logger.
 func WithLogger(l *slog.Logger) Option { return func(a *Agent) { a.log = l } }
 
@@ -47,6 +50,7 @@ func WithLogger(l *slog.Logger) Option { return func(a *Agent) { a.log = l } }
 type Agent struct {
 	cfg     *config.Config
 	log     *slog.Logger
+	version string
 	link    session.Link
 	observe func(session.Report)
 
@@ -58,6 +62,10 @@ type Agent struct {
 	requests *requests.Handler
 	drills   *drill.Runner
 	push     *notify.Pushover // nil: pushes not configured
+	trigger  *trigger.Trigger
+	metrics  *metrics.Metrics
+	health   *health.Checker
+	started  time.Time
 	live     *liveness.Record // the loops systemd's watchdog and /healthz watch
 	watchdog time.Duration    // systemd's WatchdogSec; 0 when not under one
 	closers  []func() error   // what New opened, closed by Run (or by New on failure)
@@ -65,7 +73,7 @@ type Agent struct {
 
 // New builds the agent from cfg. Nothing runs until Run.
 func New(cfg *config.Config, opts ...Option) (_ *Agent, err error) {
-	a := &Agent{cfg: cfg, log: slog.Default()}
+	a := &Agent{cfg: cfg, log: slog.Default(), started: time.Now(), health: health.NewChecker(nil)}
 	for _, o := range opts {
 		o(a)
 	}
@@ -85,20 +93,23 @@ func New(cfg *config.Config, opts ...Option) (_ *Agent, err error) {
 	}
 	ts := cfg.TriggerSettings()
 	ts.Unsafe = func(err error) { go notices.Alert(context.Background(), notify.UnsafeSecretMessage(err)) }
-	trig, err := trigger.New(ts, a.store, trigger.WithLogger(a.log))
-	if err != nil {
+	if a.trigger, err = trigger.New(ts, a.store, trigger.WithLogger(a.log)); err != nil {
+		return nil, err
+	}
+	if a.metrics, err = metrics.New(metrics.Config{Version: a.version, Source: a.metricsSnapshot, Checker: a.health, Log: a.log}); err != nil {
 		return nil, err
 	}
 	a.modem = modem.New(cfg.Modem.Port, cfg.ModemOptions(a.store.ModemMemory(), a.log)...)
 	a.closers = append(a.closers, a.modem.Close)
-	a.requests = &requests.Handler{Store: a.store, JumpHost: cfg.Tunnel.JumpHost, Lockout: trig.Lockout, Log: a.log, Now: time.Now}
+	a.requests = &requests.Handler{Store: a.store, JumpHost: cfg.Tunnel.JumpHost, Lockout: a.trigger.Lockout, Log: a.log, Now: time.Now}
 	a.drills = &drill.Runner{Store: a.store, Push: notices.Push, Extra: cfg.Notify.SMSNumbers, Log: a.log, Now: time.Now}
-	iopts := append(cfg.InboxOptions(a.log), inbox.WithAlerts(notices.Alert), inbox.WithBeat(a.live.Loop("inbox"), a.live.Window()))
+	iopts := append(cfg.InboxOptions(a.log), inbox.WithAlerts(notices.Alert), inbox.WithBeat(a.live.Loop("inbox"), a.live.Window()),
+		inbox.WithCounter(a.metrics))
 	if cfg.Drill.SMSLoop {
 		a.drills.Loop = &drill.Loop{OwnNumber: a.ownNumber, CountryCode: cfg.Trigger.CountryCode, Now: time.Now}
 		iopts = append(iopts, inbox.WithLoopback(a.drills.Loop.Match))
 	}
-	if a.inbox, err = inbox.New(a.modem, trig, a.audit, a.store, inbox.HandlerFunc(a.requests.Text), iopts...); err != nil {
+	if a.inbox, err = inbox.New(a.modem, a.trigger, a.audit, a.store, inbox.HandlerFunc(a.requests.Text), iopts...); err != nil {
 		return nil, err
 	}
 	notices.SMS, a.drills.SMS = a.inbox, a.inbox
@@ -107,13 +118,14 @@ func New(cfg *config.Config, opts ...Option) (_ *Agent, err error) {
 			return nil, err
 		}
 	}
-	sopts := []session.Option{session.WithLogger(a.log), session.WithRecorder(recorder{a.store, a.observe, a.live.Loop("session"), a.log})}
+	sopts := []session.Option{session.WithLogger(a.log), session.WithRecorder(&recorder{store: a.store, observe: a.observe, beat: a.live.Loop("session"), metrics: a.metrics, log: a.log})}
 	if cfg.Modem.SinglePort() {
 		sopts = append(sopts, session.WithPort(a.inbox))
 	}
 	a.sessions = session.New(cfg.SessionConfig(), a.link, a.openTunnel, notices, sopts...)
 	a.requests.Sessions, a.drills.Sessions = a.sessions, a.sessions
 	a.requests.Drill = func(ctx context.Context) session.Outcome { return a.drills.Run(ctx, drill.Manual) }
+	a.requests.Health = func() health.Report { return a.health.Check(a.healthInput()) }
 	return a, nil
 }
 
@@ -196,7 +208,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	if addr := a.cfg.Health.Listen; addr != "" {
 		wg.Go(func() {
-			if err := health.Serve(ctx, addr, a.healthSnapshot); err != nil {
+			if err := health.ListenAndServe(ctx, addr, health.Handler(a.health, a.healthInput, a.metrics.Handler()), a.log); err != nil {
 				a.log.Error("health endpoint", "err", err)
 			}
 		})
@@ -211,39 +223,4 @@ func (a *Agent) Run(ctx context.Context) error {
 	<-ctx.Done()
 	a.log.Info("oobd stopping")
 	return nil
-}
-
-func (a *Agent) healthSnapshot() health.Snapshot {
-	rep, active := a.sessions.Status()
-	return health.Collect(a.store.Snapshot(), time.Now(), active, rep.Bytes, a.modem.Stats().Recovery.Counters)
-}
-
-// recorder keeps every change of the session in the state file, shows it
-// to the observer, and tells the watchdog the session's loop is alive: a
-// step of the way up or down may take until stepBound, the hold until the
-// session's end.
-type recorder struct {
-	store   *state.Store
-	observe func(session.Report) // nil: nobody watches
-	beat    *liveness.Loop
-	log     *slog.Logger
-}
-
-const stepBound = 15 * time.Minute
-
-func (r recorder) Session(rep session.Report) {
-	if r.observe != nil {
-		r.observe(rep)
-	}
-	switch {
-	case rep.State == session.StateIdle:
-		r.beat.Idle()
-	case rep.State == session.StateUp && !rep.Until.IsZero():
-		r.beat.Busy(rep.Until.Add(stepBound))
-	default:
-		r.beat.Busy(time.Now().Add(stepBound))
-	}
-	if err := r.store.RecordSession(rep); err != nil && !errors.Is(err, context.Canceled) {
-		r.log.Error("session not recorded", "err", err)
-	}
 }

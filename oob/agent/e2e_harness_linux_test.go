@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -412,7 +413,8 @@ type status struct {
 func (w *world) status() (status, error) {
 	var st status
 	out, err := exec.Command(bins.oobd, "status", "--json", "--config", w.cfgPath).Output()
-	if err != nil {
+	var ee *exec.ExitError
+	if err != nil && !(errors.As(err, &ee) && ee.ExitCode() == 1) { // 1: a check fails, or no daemon
 		return st, fmt.Errorf("oobd status: %w", err)
 	}
 	return st, json.Unmarshal(out, &st)

@@ -43,7 +43,7 @@ func (a *Agent) realLink() (session.Link, error) {
 	if err != nil {
 		return nil, err
 	}
-	l, err := link.New(lc, link.WithLogger(a.log), link.WithJournal(a.store.LinkJournal()))
+	l, err := link.New(lc, link.WithLogger(a.log), link.WithJournal(a.store.LinkJournal()), link.WithTries(a.countTry))
 	if err != nil {
 		return nil, err
 	}
@@ -98,4 +98,16 @@ func (a *Agent) ownNumber(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("the SIM's number %q: %w", n, err)
 	}
 	return e, nil
+}
+
+// countTry counts one try of the link in the metrics.
+func (a *Agent) countTry(err *link.TryError) {
+	switch {
+	case err == nil:
+		a.metrics.Dial("ok")
+	case err.Step == link.StepUp:
+		a.metrics.Dial("timeout") // no IPv4 on the interface in time
+	default:
+		a.metrics.Dial("failed")
+	}
 }

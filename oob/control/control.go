@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/oobd/oobd/oob/health"
 	"github.com/oobd/oobd/oob/trigger"
 	"github.com/oobd/oobd/tunnel"
 )
@@ -53,6 +54,8 @@ type Response struct {
 	Forwards []tunnel.BoundForward `json:"forwards,omitempty"`
 	JumpHost string                `json:"jump_host,omitempty"`
 	Message  string                `json:"message,omitempty"`
+	// Health is the daemon's health checks (a status request).
+	Health *health.Report `json:"health,omitempty"`
 }
 
 // Handler carries out requests. It may take as long as the request does

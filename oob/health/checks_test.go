@@ -4,6 +4,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/oobd/oobd/oob/link"
 )
 
 var (
@@ -116,7 +118,7 @@ func TestEvaluate(t *testing.T) {
 
 		{CheckCrashLeftovers, "none", func(in *Input) {}, true, "none", time.Time{}},
 		{CheckCrashLeftovers, "clean-up failed", func(in *Input) {
-			in.Cleanup = &CleanupFailure{FailedAt: t0.Add(-time.Hour), Error: "kill pppd: operation not permitted", Left: []string{"dialer pid 4242", "route 203.0.113.7/32 via ppp0"}}
+			in.Cleanup = &link.CleanupFailure{FailedAt: t0.Add(-time.Hour), Error: "kill pppd: operation not permitted", Left: []string{"dialer pid 4242", "route 203.0.113.7/32 via ppp0"}}
 		}, false, "clean-up failed at 2026-12-01T09:00:00Z: kill pppd: operation not permitted; left: dialer pid 4242, route 203.0.113.7/32 via ppp0", t0.Add(-time.Hour)},
 
 		{CheckConsole, "open", func(in *Input) {}, true, "open", started},

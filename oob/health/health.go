@@ -13,6 +13,8 @@ package health
 
 import (
 	"time"
+
+	"github.com/oobd/oobd/oob/link"
 )
 
 // The check names. They are part of the HTTP API (/healthz/NAME) and of
@@ -62,7 +64,7 @@ type Input struct {
 	LockoutUntil time.Time
 	// Cleanup is the clean-up a crash left undone (retried before every
 	// dial); nil when there is none.
-	Cleanup *CleanupFailure
+	Cleanup *link.CleanupFailure
 	Console Console
 	Drill   Drill
 }
@@ -117,14 +119,6 @@ type Storage struct {
 	Used, Total int
 }
 
-// CleanupFailure is a clean-up after a crash that failed: what is left
-// behind (the dialer, an interface, routes) until the next try succeeds.
-type CleanupFailure struct {
-	FailedAt time.Time `json:"failed_at"`
-	Error    string    `json:"error"`
-	Left     []string  `json:"left"`
-}
-
 // Console is the router console's serial device.
 type Console struct {
 	Configured bool // console.device is set
@@ -154,7 +148,7 @@ type Drill struct {
 // DrillStep is one step of a drill and how long it took.
 type DrillStep struct {
 	// Name is "dial", "path", "tunnel", "self-check", "push" or
-	// "sms-loop"; metrics export anything else as "other".
+	// "sms_loop"; metrics export anything else as "other".
 	Name     string
 	Duration time.Duration
 }

@@ -129,6 +129,7 @@ type options struct {
 	handOver       bool
 	beat           Beat
 	beatWindow     time.Duration
+	counter        Counter
 	alert          Alerter
 	loopback       func(modem.Message) bool
 	incompleteWait time.Duration
@@ -161,6 +162,17 @@ type Beat interface {
 	Busy(deadline time.Time) (done func())
 	Idle()
 }
+
+// Counter counts polls by result ("ok", "error", "skipped": the modem
+// lent to the dialer or recovering) and texts by verdict; *metrics.Metrics
+// satisfies it.
+type Counter interface {
+	Poll(result string)
+	Text(verdict string)
+}
+
+// WithCounter counts polls and texts in c.
+func WithCounter(c Counter) Option { return func(o *options) { o.counter = c } }
 
 // WithBeat reports the poller's liveness to b, whose window is window.
 func WithBeat(b Beat, window time.Duration) Option {
@@ -357,7 +369,18 @@ func (p *Poller) pollAndLog(ctx context.Context, why string) {
 		}
 	}()
 	defer p.alive()
-	if err := p.Poll(ctx); err != nil && !errors.Is(err, ErrPaused) && ctx.Err() == nil {
+	err := p.Poll(ctx)
+	if c := p.opts.counter; c != nil {
+		switch {
+		case err == nil:
+			c.Poll("ok")
+		case errors.Is(err, ErrPaused) || errors.Is(err, modem.ErrRecovering):
+			c.Poll("skipped")
+		default:
+			c.Poll("error")
+		}
+	}
+	if err != nil && !errors.Is(err, ErrPaused) && ctx.Err() == nil {
 		p.opts.logger.Error("inbox: poll failed", "trigger", why, "err", err)
 	}
 }
@@ -511,6 +534,9 @@ func (p *Poller) read(ctx context.Context) ([]trigger.Request, []outgoing, error
 // event for the state file.
 func (p *Poller) settle(ctx context.Context, m modem.Message, d trigger.Decision, now time.Time) state.Event {
 	log := p.opts.logger
+	if c := p.opts.counter; c != nil {
+		c.Text(string(d.Verdict))
+	}
 	rec := audit.Record{Time: p.opts.now(), SCTS: d.SCTS, Sender: d.Sender, Verdict: string(d.Verdict),
 		Verb: string(d.Request.Verb), Reason: d.Reason, Text: d.Text, Indexes: m.Indexes}
 	if err := p.audit.Write(rec); err != nil {

@@ -63,6 +63,10 @@ type Option func(*Link)
 // WithLogger sets the logger (default slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(k *Link) { k.log = l } }
 
+// WithTries calls f after each try with its error (nil: the path is up),
+// for the metrics.
+func WithTries(f func(*TryError)) Option { return func(k *Link) { k.tried = f } }
+
 // WithJournal keeps the leftovers and the clean-up's state in j (default:
 // nowhere).
 func WithJournal(j Journal) Option { return func(k *Link) { k.journal = j } }
@@ -75,6 +79,7 @@ type Link struct {
 	journal Journal
 	os      osLink
 	now     func() time.Time
+	tried   func(*TryError) // nil: nobody counts the tries
 
 	// Waits the tests shorten.
 	dropSettle time.Duration // a drop waits this long for its other half
@@ -292,6 +297,9 @@ func (l *Link) Up(ctx context.Context) (*Path, error) {
 			wait = min(2*wait, l.cfg.MaxBackoff)
 		}
 		p, terr := l.try(ctx, n)
+		if l.tried != nil {
+			l.tried(terr)
+		}
 		if terr == nil {
 			return p, nil
 		}
@@ -313,6 +321,9 @@ type try struct {
 	info     linkInfo
 	routes   []netip.Addr // host routes this try added
 	leftover Leftovers
+	// dialTook and proveTook are how long the dial (dialer to interface up
+	// and addressed) and the path proof took.
+	dialTook, proveTook time.Duration
 }
 
 func (l *Link) try(ctx context.Context, n int) (*Path, *TryError) {
@@ -374,6 +385,7 @@ func (t *try) up(ctx context.Context) (*Path, string, error) {
 		return nil, StepDial, err
 	}
 	log.Info("link: starting dialer", "command", loggableArgv(cfg.UpCommand))
+	dialStart := time.Now()
 	d, err := startDialer(cfg.UpCommand, l.log)
 	if err != nil {
 		t.leftover.Dialer = nil
@@ -392,6 +404,8 @@ func (t *try) up(ctx context.Context) (*Path, string, error) {
 		return nil, StepUp, err
 	}
 	t.info = info
+	t.dialTook = time.Since(dialStart)
+	proveStart := time.Now()
 	log.Info("link: interface up", "local", info.local, "peer", info.peer)
 
 	pctx, cancel := context.WithTimeout(ctx, cfg.ProbeTimeout)
@@ -437,6 +451,7 @@ func (t *try) up(ctx context.Context) (*Path, string, error) {
 		return nil, StepProbe, fmt.Errorf("connect %s went out from %s, not %s's %s", jump, src, info.name, info.local)
 	}
 	log.Info("link: path proven", "jump", jump, "via", via, "source", src)
+	t.proveTook = time.Since(proveStart)
 	return newPath(t, bound, jump), "", nil
 }
 

@@ -172,3 +172,8 @@ func (p *Path) await(ch <-chan struct{}) bool {
 	}
 	return false
 }
+
+// UpTimes are how long the try that made this path took to dial (the
+// dialer's start to the interface up and addressed) and to prove the
+// path (resolve, route, check, probe).
+func (p *Path) UpTimes() (dial, prove time.Duration) { return p.t.dialTook, p.t.proveTook }

@@ -8,7 +8,7 @@ import (
 
 // drillSteps are the steps of a drill, in order.
 func drillSteps() []string {
-	return []string{"dial", "path", "tunnel", "self-check", "push", "sms-loop"}
+	return []string{"dial", "path", "tunnel", "self-check", "push", "sms_loop"}
 }
 
 // drill is the end-to-end drill: its schedule and its last run.

@@ -14,7 +14,7 @@ func verdicts() []string {
 	return []string{
 		"accepted", "bad-secret", "bad-code", "replay", "stale", "superseded",
 		"unknown-sender", "locked-out", "bad-request", "malformed", "binary",
-		"incomplete", "evicted", "unsafe-secret-file",
+		"incomplete", "evicted", "unsafe-secret-file", "drill-loop",
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/oobd/oobd/internal/promtest"
 	"github.com/oobd/oobd/oob/health"
+	"github.com/oobd/oobd/oob/link"
 )
 
 var t0 = time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
@@ -145,7 +146,7 @@ func TestGauges(t *testing.T) {
 			`oobd_health_check{check="crash_leftovers"}`:          1,
 			"oobd_healthy":                                        1,
 			`oobd_build_info{goarch="` + runtime.GOARCH + `",goos="` + runtime.GOOS + `",goversion="` + runtime.Version() + `",version="v1.2.3"}`: 1,
-		}, []string{`oobd_drill_step_duration_seconds{step="sms-loop"}`, `oobd_drill_step_duration_seconds{step="other"}`}},
+		}, []string{`oobd_drill_step_duration_seconds{step="sms_loop"}`, `oobd_drill_step_duration_seconds{step="other"}`}},
 
 		{"signal unknown", func(s *Snapshot) { s.Health.Network.SignalKnown = false }, nil, []string{"oobd_signal_dbm"}},
 		{"a registration outside the set", func(s *Snapshot) { s.Health.Network.Registration = "registered, emergency only" },
@@ -168,7 +169,7 @@ func TestGauges(t *testing.T) {
 			map[string]float64{"oobd_lockout_active": 1, `oobd_health_check{check="lockout"}`: 0}, nil},
 		{"a lockout that ended", func(s *Snapshot) { s.Health.LockoutUntil = t0.Add(-time.Minute) },
 			map[string]float64{"oobd_lockout_active": 0}, nil},
-		{"crash leftovers", func(s *Snapshot) { s.Health.Cleanup = &health.CleanupFailure{FailedAt: t0, Error: "x"} },
+		{"crash leftovers", func(s *Snapshot) { s.Health.Cleanup = &link.CleanupFailure{FailedAt: t0, Error: "x"} },
 			map[string]float64{"oobd_crash_leftovers": 1, `oobd_health_check{check="crash_leftovers"}`: 0}, nil},
 		{"no console", func(s *Snapshot) { s.Health.Console = health.Console{} },
 			map[string]float64{`oobd_health_check{check="console"}`: 1}, []string{"oobd_console_open"}},
@@ -311,7 +312,7 @@ func TestNoFreeTextInTheExposition(t *testing.T) {
 	in.Modem.RecoveryStep = secret
 	in.SIM = health.SIM{State: secret, PINAttempts: 1, Reason: phone}
 	in.Network.Registration, in.Network.Operator = phone, secret
-	in.Cleanup = &health.CleanupFailure{FailedAt: t0, Error: phone, Left: []string{secret}}
+	in.Cleanup = &link.CleanupFailure{FailedAt: t0, Error: phone, Left: []string{secret}}
 	in.Drill.OK, in.Drill.FailedStep, in.Drill.Reason = false, phone, secret
 	in.Drill.Steps = append(in.Drill.Steps, health.DrillStep{Name: phone, Duration: time.Second})
 	m, err := New(Config{Version: "v1", Source: func() Snapshot { return snap }})

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/oobd/oobd/oob/control"
+	"github.com/oobd/oobd/oob/health"
 	"github.com/oobd/oobd/oob/inbox"
 	"github.com/oobd/oobd/oob/notify"
 	"github.com/oobd/oobd/oob/session"
@@ -27,6 +28,8 @@ type Handler struct {
 	// Lockout says whether the trigger's lockout is in force, and until
 	// when (the trigger judges it on the time it trusts).
 	Lockout func() (bool, time.Time)
+	// Health runs the health checks.
+	Health func() health.Report
 	// Drill runs one drill now and returns once it is recorded.
 	Drill func(ctx context.Context) session.Outcome
 	Log   *slog.Logger
@@ -139,6 +142,9 @@ func (h *Handler) Control(ctx context.Context, req control.Request) control.Resp
 			return control.Response{Error: err.Error()}
 		}
 		return control.Response{OK: true, Until: until}
+	case trigger.VerbStatus:
+		rep := h.Health()
+		return control.Response{OK: true, Health: &rep}
 	case control.VerbDrill:
 		out := make(chan session.Outcome, 1)
 		go func() { out <- h.Drill(ctx) }()

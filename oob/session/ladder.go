@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"time"
 
 	"github.com/oobd/oobd/internal/clock"
 )
@@ -115,6 +116,13 @@ func (l *ladder) bringUp(dialCtx context.Context) error {
 		return err
 	}
 	l.path = p
+	if ut, ok := p.(upTimer); ok {
+		// The link says how its step split: the dial, then the path proof.
+		dial, prove := ut.UpTimes()
+		l.s.update(func(rep *Report) {
+			rep.Steps = append(rep.Steps[:len(rep.Steps)-1], StepTime{Name: "dial", Took: dial}, StepTime{Name: "path", Took: prove})
+		})
+	}
 	l.record(l.s.update(func(rep *Report) {
 		rep.Interface, rep.LocalIP, rep.State = p.Interface(), addrString(p.LocalIP()), StateTunnel
 	}))
@@ -343,4 +351,10 @@ func addrString(a netip.Addr) string {
 		return ""
 	}
 	return a.String()
+}
+
+// upTimer is a Path that knows how long its dial and its path proof took
+// (*link.Path does).
+type upTimer interface {
+	UpTimes() (dial, prove time.Duration)
 }

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/oobd/oobd/modem"
+	"github.com/oobd/oobd/oob/console"
+	"github.com/oobd/oobd/oob/link"
 	"github.com/oobd/oobd/tunnel"
 )
 
@@ -17,9 +19,14 @@ type Status struct {
 	Lockout     StatusLockout `json:"lockout"`
 	Session     StatusSession `json:"session"`
 	LastFailure *Failure      `json:"last_failure"`
-	LastDrill   *Drill        `json:"last_drill"`
-	Events      []Event       `json:"events"`
-	UpdatedAt   *time.Time    `json:"updated_at"`
+	// Cleanup is a failed clean-up of a crashed run's leftovers (null when
+	// none): retried before every dial.
+	Cleanup *link.CleanupFailure `json:"cleanup"`
+	// Console is the router console's device (absent when none is set up).
+	Console   *console.State `json:"console,omitempty"`
+	LastDrill *Drill         `json:"last_drill"`
+	Events    []Event        `json:"events"`
+	UpdatedAt *time.Time     `json:"updated_at"`
 }
 
 // StatusModem is the modem part of Status.
@@ -29,6 +36,7 @@ type StatusModem struct {
 	Registration string         `json:"registration"`
 	Operator     string         `json:"operator"`
 	SIM          string         `json:"sim"`
+	PINAttempts  *int           `json:"pin_attempts,omitempty"` // PIN tries left, when the SIM wants one and the modem says
 	StorageUsed  int            `json:"storage_used"`
 	StorageTotal int            `json:"storage_total"`
 	Warning      string         `json:"warning,omitempty"`
@@ -93,9 +101,14 @@ func (s State) Status(now time.Time) Status {
 			EndReason:   s.Session.EndReason,
 		},
 		LastFailure: s.LastFailure,
+		Cleanup:     s.Cleanup,
+		Console:     s.Console,
 		LastDrill:   s.LastDrill,
 		Events:      s.Events,
 		UpdatedAt:   timePtr(s.UpdatedAt),
+	}
+	if n := s.Modem.PINAttempts; s.Modem.SIM != "ready" && n >= 0 {
+		st.Modem.PINAttempts = &n
 	}
 	if s.Modem.SignalKnown {
 		d := s.Modem.SignalDBm
@@ -180,6 +193,16 @@ func (st Status) Text(now time.Time) string {
 		w("failure:   %s at %s: %s", when(&f.Time, now), f.Step, f.Reason)
 	} else {
 		w("failure:   none")
+	}
+	if c := st.Cleanup; c != nil {
+		w("cleanup:   FAILED %s: %s; left: %s (retried before every dial)", when(&c.FailedAt, now), c.Error, strings.Join(c.Left, ", "))
+	}
+	if c := st.Console; c != nil {
+		open := "open"
+		if !c.Open {
+			open = "NOT open: " + c.Err
+		}
+		w("console:   %s since %s", open, when(&c.Since, now))
 	}
 	if d := st.LastDrill; d != nil {
 		res := "passed"

@@ -1,0 +1,130 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/oobd/oobd/oob/health"
+	"github.com/oobd/oobd/oob/liveness"
+	"github.com/oobd/oobd/oob/metrics"
+	"github.com/oobd/oobd/oob/schedule"
+	"github.com/oobd/oobd/oob/session"
+	"github.com/oobd/oobd/oob/state"
+)
+
+// What watches the agent: the session's changes to the state file, the
+// metrics and the watchdog; the health checks' input.
+
+// recorder is the session's Recorder: it keeps every change of the
+// session in the state file, shows it to the observer, counts it in the
+// metrics, and tells the watchdog the session's loop is alive (a step of
+// the way up or down may take until stepBound, the hold until the
+// session's end).
+type recorder struct {
+	store   *state.Store
+	observe func(session.Report) // nil: nobody watches
+	beat    *liveness.Loop
+	metrics *metrics.Metrics // nil: none
+	log     *slog.Logger
+
+	// Only the session's goroutines call Session, one session at a time.
+	wasUp      bool
+	rx, tx     uint64 // bytes counted so far in this session
+	reconnects int
+}
+
+const stepBound = 15 * time.Minute
+
+func (r *recorder) Session(rep session.Report) {
+	if r.observe != nil {
+		r.observe(rep)
+	}
+	switch {
+	case rep.State == session.StateIdle:
+		r.beat.Idle()
+	case rep.State == session.StateUp && !rep.Until.IsZero():
+		r.beat.Busy(rep.Until.Add(stepBound))
+	default:
+		r.beat.Busy(time.Now().Add(stepBound))
+	}
+	r.count(rep)
+	if err := r.store.RecordSession(rep); err != nil && !errors.Is(err, context.Canceled) {
+		r.log.Error("session not recorded", "err", err)
+	}
+}
+
+// count adds what changed since the last report to the metrics.
+func (r *recorder) count(rep session.Report) {
+	if rep.BytesRx >= r.rx && rep.BytesTx >= r.tx {
+		r.metrics.LinkBytes(rep.BytesRx-r.rx, rep.BytesTx-r.tx)
+		r.rx, r.tx = rep.BytesRx, rep.BytesTx
+	}
+	for ; r.reconnects < rep.Reconnects; r.reconnects++ {
+		r.metrics.Reconnect()
+	}
+	kind := "sms"
+	switch {
+	case rep.Drill:
+		kind = "drill"
+	case rep.Local:
+		kind = "local"
+	}
+	if rep.State == session.StateUp && !r.wasUp {
+		r.wasUp = true
+		r.metrics.Session(kind, "up", 0)
+	}
+	if rep.State == session.StateIdle && !rep.Ended.IsZero() {
+		r.metrics.Session(kind, outcome(rep), rep.Ended.Sub(rep.Started))
+		r.wasUp, r.rx, r.tx, r.reconnects = false, 0, 0, 0
+	}
+}
+
+// outcome is how a session ended, in the metrics' words.
+func outcome(rep session.Report) string {
+	switch {
+	case strings.Contains(rep.Reason, session.ErrYielded.Error()):
+		return "yielded"
+	case rep.Started.IsZero():
+		return "failed"
+	case rep.Drill:
+		return "completed"
+	case rep.Reason == "time is up":
+		return "expired"
+	case rep.Step == "redial":
+		return "dropped"
+	}
+	return "stopped" // a down, a kill, the data budget, the agent stopping
+}
+
+// healthInput is the health checks' input: what the state file knows,
+// and what only the running daemon does.
+func (a *Agent) healthInput() health.Input {
+	now := time.Now()
+	in := a.store.Snapshot().HealthInput()
+	in.Started = a.started
+	_, in.Session = a.sessions.Status()
+	_, in.StaleLoops = a.live.Check(now)
+	st := a.modem.Stats()
+	in.Modem = health.Modem{Answering: st.Answering, Since: st.Since, RecoveryStep: st.Recovery.Step, RecoverySince: st.Recovery.Since}
+	in.SIM.Reason = a.modem.Cached().SIMReason
+	in.Poll.LongestGap, _ = schedule.Longest(a.cfg.Trigger.Schedule, now, 24*time.Hour)
+	if on, until := a.trigger.Lockout(); on {
+		in.LockoutUntil = until
+	}
+	in.Console.Configured = a.cfg.Console.Device != ""
+	if spec := a.cfg.Drill.Schedule; spec != "" {
+		in.Drill.Configured = true
+		in.Drill.Period, _ = schedule.Longest(spec, now, 24*time.Hour)
+	}
+	return in
+}
+
+// metricsSnapshot is what a scrape reads.
+func (a *Agent) metricsSnapshot() metrics.Snapshot {
+	c := a.modem.Stats().Recovery.Counters
+	return metrics.Snapshot{Health: a.healthInput(),
+		Modem: metrics.ModemCounters{Timeouts: c.Timeouts, Reopens: c.Reopens, Resets: c.Resets, PowerCycles: c.PowerCycles}}
+}
