@@ -55,6 +55,7 @@ func commands() []command {
 		{"run", "the daemon: run --config FILE", runDaemon},
 		{"demo", "the whole lifecycle on this machine, no modem or root needed", runDemo},
 		{"modem info", "the modem, its SIM, signal and network", runModemInfo},
+		{"modem find", "which serial port is the modem's AT port: modem find [PATH...]", runModemFind},
 		{"sms list", "list the stored text messages", runSMSList},
 		{"sms send", "send a text: sms send NUMBER TEXT", runSMSSend},
 		{"sms delete", "delete stored texts: sms delete (INDEX|--all)", runSMSDelete},
