@@ -65,6 +65,9 @@ func commands() []command {
 		{"check-config", "check a config: every problem, or what it will do", runCheckConfig},
 		{"status", "the daemon's state: session, modem, lockout, failures", runStatus},
 		{"totp", "a new TOTP secret and its otpauth:// URI", runTOTP},
+		{"modem", "list the modem subcommands", runModemGroup},
+		{"sms", "list the sms subcommands (stored texts)", runSMSGroup},
+		{"secret", "a new random trigger secret in a file: secret --file FILE", runSecret},
 	}
 }
 
