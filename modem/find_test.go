@@ -364,3 +364,21 @@ func TestFindOpenErrors(t *testing.T) {
 		t.Errorf("a busy port: %+v", p)
 	}
 }
+
+func TestHolderHint(t *testing.T) {
+	tests := []struct {
+		holders []Holder
+		want    string
+	}{
+		{[]Holder{{612, "ModemManager"}}, "systemctl disable --now ModemManager"},
+		{[]Holder{{612, "ModemManager"}}, "99-oobd-modemmanager.rules"},
+		{[]Holder{{40, "minicom"}, {900, "pppd"}}, "PPP link"},
+		{[]Holder{{77, "oobd"}}, "systemctl stop oobd"},
+		{[]Holder{{40, "minicom"}}, "stop it to probe this port"},
+	}
+	for _, tt := range tests {
+		if got := holderHint(tt.holders); !strings.Contains(got, tt.want) {
+			t.Errorf("holderHint(%v) = %q, want it to say %q", tt.holders, got, tt.want)
+		}
+	}
+}

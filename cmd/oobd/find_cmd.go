@@ -60,8 +60,12 @@ func runModemFind(ctx context.Context, env *cmdEnv, args []string) error {
 		return err
 	}
 	if len(cands) == 0 {
-		return errors.New("no serial ports found (looked for /dev/serial/by-id/*, /dev/ttyUSB*, /dev/ttyACM*, /dev/cuaU*): " +
-			"is the modem plugged in, and switched out of its CD-ROM mode (usb-modeswitch)?")
+		looked := "/dev/serial/by-id/*, /dev/ttyUSB*, /dev/ttyACM*"
+		if runtime.GOOS == "freebsd" {
+			looked = "/dev/cuaU*"
+		}
+		return fmt.Errorf("no serial ports found (looked for %s): is the modem plugged in, "+
+			"and switched out of its CD-ROM mode (usb-modeswitch)?", looked)
 	}
 	var holders modem.HolderScanner
 	if runtime.GOOS == "linux" {
