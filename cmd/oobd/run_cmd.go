@@ -25,7 +25,7 @@ func runDaemon(ctx context.Context, env *cmdEnv, args []string) error {
 		return usagef("--log-level: %v", err)
 	}
 	log := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: lv}))
-	cfg, err := config.Load(*cfgPath, config.RejectPlaceholders())
+	cfg, err := config.Load(*cfgPath)
 	if err != nil {
 		return usageError{err}
 	}

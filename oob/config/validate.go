@@ -237,8 +237,8 @@ const (
 
 // RejectPlaceholders makes the example config's placeholders errors that
 // name their key: a config that still has them was copied and never
-// finished. check-config and run use it; tests and the demo, which borrow
-// the example's values, do not.
+// finished. check-config uses it; tests and the demo, which borrow the
+// example's values, do not.
 func RejectPlaceholders() Option { return func(l *loader) { l.rejectPlaceholders = true } }
 
 func (l *loader) placeholders(c *Config) {
