@@ -151,13 +151,11 @@ func (e *exchanger) plain(ctx context.Context, cmd string) (string, bool) {
 
 var nmeaSentence = regexp.MustCompile(`^\$[A-Z]{5},`)
 
-// unsolicitedPrefixes are the result codes a modem sends on its own: the
-// ones probe never asks for. Huawei sends its ^ lines only on the PC UI
-// port, the one for AT and SMS.
-var unsolicitedPrefixes = []string{"^", "+CMTI:", "+CREG:", "+CGREG:", "+CEREG:", "+CMT:", "+CDS:", "+CRING:", "RING", "+CUSD:", "+PACSP", "+QIND:", "RDY"}
-
+// isUnsolicited reports a result code a modem sends on its own (none of
+// them answers what probe asks). Huawei sends its ^ lines only on the PC
+// UI port, the one for AT and SMS.
 func isUnsolicited(l string) bool {
-	for _, p := range unsolicitedPrefixes {
+	for _, p := range []string{"^", "+CMTI:", "+CREG:", "+CGREG:", "+CEREG:", "+CMT:", "+CDS:", "+CRING:", "RING", "+CUSD:", "+PACSP", "+QIND:", "RDY"} {
 		if strings.HasPrefix(l, p) {
 			return true
 		}
