@@ -196,3 +196,30 @@ func TestModemFindWithoutAModem(t *testing.T) {
 		t.Errorf("a missing port: exit %d, %s", code, errOut)
 	}
 }
+
+func TestPrintFindResult(t *testing.T) {
+	yes := true
+	var b strings.Builder
+	printFindResult(&b, modem.FindResult{
+		Ports: []modem.PortReport{
+			{Path: "/dev/ttyUSB2", ByID: "/dev/serial/by-id/usb-HUAWEI_Mobile-if02-port0", Heard: modem.HeardAT,
+				Manufacturer: "huawei", Model: "E1752", IMEI: "1", SIM: modem.SIMPIN, SMS: &yes, Why: "the AT port for oobd: …"},
+			{Path: "/dev/cuaU0.1", Heard: modem.HeardHeld, Reason: "busy: another program has it open exclusively"},
+			{Path: "/dev/ttyUSB3", Heard: modem.HeardError, Reason: "serialport: /dev/ttyUSB3: permission denied"},
+		},
+		Port:           "/dev/serial/by-id/usb-HUAWEI_Mobile-if02-port0",
+		HoldersUnknown: true,
+	})
+	for _, want := range []string{
+		"  stable name: /dev/serial/by-id/usb-HUAWEI_Mobile-if02-port0\n",
+		"  SIM:         pin-required\n",
+		"/dev/cuaU0.1\n  held: busy: another program has it open exclusively: not opened\n",
+		"/dev/ttyUSB3\n  error: serialport: /dev/ttyUSB3: permission denied\n",
+		"note: not every process could be checked for open ports (run as root to see them all).\n",
+		"  port: /dev/serial/by-id/usb-HUAWEI_Mobile-if02-port0\n  data_port: \"\"",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, b.String())
+		}
+	}
+}
