@@ -116,7 +116,8 @@ if command -v systemd-analyze >/dev/null; then
 	check "unit: systemd-analyze verify" bash -c '[ -z "$(systemd-analyze verify /usr/lib/systemd/system/oobd.service 2>&1)" ]'
 fi
 check "not enabled" [ ! -e /etc/systemd/system/multi-user.target.wants/oobd.service ]
-check "not running" bash -c '! grep -qx oobd /proc/[0-9]*/comm 2>/dev/null'
+# (Other oobd binaries may run on a shared machine: look for the package's.)
+check "not running" bash -c 'for e in /proc/[0-9]*/exe; do [ "$(readlink "$e")" != /usr/bin/oobd ] || exit 1; done'
 check "config: state_dir /var/lib/oobd" grep -qx 'state_dir: /var/lib/oobd' /etc/oobd/oobd.yaml
 check "config: every file under /etc/oobd" bash -c '! grep -q /usr/local /etc/oobd/oobd.yaml'
 check "udev rule installed" [ -f /usr/lib/udev/rules.d/99-oobd-modemmanager.rules ]
