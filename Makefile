@@ -3,7 +3,7 @@ GO ?= go
 PKGS ?= ./...
 BIN ?= bin
 
-.PHONY: test test-deps build cross vet fmt-check fuzz bench demo
+.PHONY: test test-deps build cross vet fmt-check fuzz bench demo deb check-deb
 
 test: test-deps
 	$(GO) test -race -count=1 -timeout 9m $(PKGS)
@@ -36,3 +36,14 @@ fuzz:
 
 bench:
 	./bench/run.sh
+
+# Debian packages for the Pi (armhf, built for ARMv6 so one package serves
+# every model), 64-bit ARM and amd64, into $(BIN)/: packaging/deb/build.sh.
+DEB_ARCHES ?= armhf arm64 amd64
+deb:
+	for a in $(DEB_ARCHES); do GO=$(GO) ./packaging/deb/build.sh $$a $(BIN) || exit 1; done
+
+# Build, install, check, remove and purge the packages, and lintian them
+# (root, on Debian; CI runs it).
+check-deb:
+	./scripts/check-deb.sh

@@ -2,8 +2,10 @@
 # Checks the deployment files (CI runs this from the repository root):
 #   1. rc.d/oobd parses (sh -n) and, run against a stub rc.subr, sets what
 #      rc.subr needs (daemon(8) with both pidfiles, -r, syslog, check-config).
-#   2. configs/oobd.service passes `systemd-analyze verify` (skipped with a
-#      note where systemd-analyze is absent).
+#   2. configs/oobd.service and the Debian package's unit generated from it
+#      (packaging/deb/unit.sed) pass `systemd-analyze verify` (skipped with a
+#      note where systemd-analyze is absent), and their settings are the
+#      same apart from the paths.
 #   3. The pppd peer file has no persist/defaultroute (oobd does retries and
 #      routes), and the chat script has the APN placeholder and the dial.
 #   4. The jump host's sshd_config block passes `sshd -t`, and `sshd -T`
@@ -133,8 +135,26 @@ if command -v systemd-analyze >/dev/null 2>&1; then
 	else
 		fail "configs/oobd.service: systemd-analyze verify: $out"
 	fi
+	mkdir "$tmp/deb"
+	sed -f packaging/deb/unit.sed configs/oobd.service | sed "s|/usr/bin/oobd|$tmp/oobd|g" >"$tmp/deb/oobd.service"
+	if out=$(systemd-analyze verify "$tmp/deb/oobd.service" 2>&1) && [ -z "$out" ]; then
+		ok "package unit: systemd-analyze verify"
+	else
+		fail "package unit: systemd-analyze verify: $out"
+	fi
 else
-	skip "configs/oobd.service: systemd-analyze not installed (unit not verified)"
+	skip "configs/oobd.service: systemd-analyze not installed (units not verified)"
+fi
+# The Debian package's unit: generated from configs/oobd.service, so that
+# a setting added to one (Type=notify, WatchdogSec=) is in both.
+sed -f packaging/deb/unit.sed configs/oobd.service >"$tmp/oobd.deb.service"
+expect_in "$tmp/oobd.deb.service" '^ExecStart=/usr/bin/oobd run --config /etc/oobd/oobd.yaml$' "package unit: ExecStart"
+grep -Ev '^[[:space:]]*(#|$)' configs/oobd.service >"$tmp/settings.hand"
+grep -Ev '^[[:space:]]*(#|$)' "$tmp/oobd.deb.service" | sed 's|/usr/bin/oobd|/usr/local/bin/oobd|g; s|/etc/oobd|/usr/local/etc/oobd|g' >"$tmp/settings.deb"
+if cmp -s "$tmp/settings.hand" "$tmp/settings.deb"; then
+	ok "package unit: the same settings as configs/oobd.service apart from paths"
+else
+	fail "package unit: settings differ from configs/oobd.service: $(diff "$tmp/settings.hand" "$tmp/settings.deb" | head -5)"
 fi
 expect_in configs/oobd.service '^ExecStart=/usr/local/bin/oobd run --config /usr/local/etc/oobd/oobd.yaml$' "unit: ExecStart"
 expect_in configs/oobd.service '^KillMode=mixed$' "unit: KillMode=mixed"

@@ -2,8 +2,9 @@
 # Installs what the tests need on a fresh Debian machine: OpenSSH (a real
 # sshd plays the jump host), iproute2 (network namespaces), Prometheus and
 # promtool (a real server scrapes /metrics; promtool checks the exposition
-# and the alert rules). Go modules come through the module proxy when the
-# tests build.
+# and the alert rules), the provider database the APN hint reads
+# (mobile-broadband-provider-info). Go modules come through the module
+# proxy when the tests build.
 set -euo pipefail
 need=()
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
@@ -15,6 +16,7 @@ if [ ! -x /usr/bin/prometheus ] || [ ! -x /usr/bin/promtool ]; then
   need+=(prometheus)
   prometheus_new=1
 fi
+[ -f /usr/share/mobile-broadband-provider-info/serviceproviders.xml ] || need+=(mobile-broadband-provider-info)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "install-test-deps: need root to install: ${need[*]}" >&2

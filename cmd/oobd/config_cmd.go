@@ -21,7 +21,7 @@ func runCheckConfig(_ context.Context, env *cmdEnv, args []string) error {
 	if len(rest) > 0 {
 		return usagef("unexpected argument %q", rest[0])
 	}
-	cfg, err := config.Load(*path)
+	cfg, err := config.Load(*path, config.RejectPlaceholders())
 	if err != nil {
 		var ps config.Problems
 		if errors.As(err, &ps) {

@@ -36,10 +36,10 @@ func writeConfig(t *testing.T, edits ...string) (dir, path string) {
 modem:
   port: /dev/null
 trigger:
-  senders: ["+46701234567"]
+  senders: ["+46709876543"]
   secret_file: DIR/secret
 tunnel:
-  jump_host: jump.example.net:22
+  jump_host: jump.oob.test:22
   identity_file: DIR/id
   known_hosts: DIR/known_hosts
   forwards:
@@ -63,7 +63,7 @@ func TestCheckConfigValid(t *testing.T) {
 	if code != exitOK || errs != "" {
 		t.Fatalf("exit %d, stderr %q", code, errs)
 	}
-	for _, w := range []string{"is valid", "senders:  +46701234567", "poll @every 1m", "jump.example.net:22", "forward:  jump host localhost:31337 → here localhost:22", "30m0s by default, at most 4h0m0s"} {
+	for _, w := range []string{"is valid", "senders:  +46709876543", "poll @every 1m", "jump.oob.test:22", "forward:  jump host localhost:31337 → here localhost:22", "30m0s by default, at most 4h0m0s"} {
 		if !strings.Contains(out, w) {
 			t.Errorf("summary lacks %q:\n%s", w, out)
 		}

@@ -59,6 +59,7 @@ func commands() []command {
 		{"run", "the daemon: run --config FILE", runDaemon},
 		{"demo", "the whole lifecycle on this machine, no modem or root needed", runDemo},
 		{"modem info", "the modem, its SIM, signal and network", runModemInfo},
+		{"modem find", "which serial port is the modem's AT port: modem find [PATH...]", runModemFind},
 		{"sms list", "list the stored text messages", runSMSList},
 		{"sms send", "send a text: sms send NUMBER TEXT", runSMSSend},
 		{"sms delete", "delete stored texts: sms delete (INDEX|--all)", runSMSDelete},
@@ -68,6 +69,9 @@ func commands() []command {
 		{"check-config", "check a config: every problem, or what it will do", runCheckConfig},
 		{"status", "the daemon's state: session, modem, lockout, failures", runStatus},
 		{"totp", "a new TOTP secret and its otpauth:// URI", runTOTP},
+		{"modem", "list the modem subcommands", runModemGroup},
+		{"sms", "list the sms subcommands (stored texts)", runSMSGroup},
+		{"secret", "a new random trigger secret in a file: secret --file FILE", runSecret},
 	}
 }
 

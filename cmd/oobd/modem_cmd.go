@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -85,6 +86,7 @@ func (f *modemFlags) open(ctx context.Context, env *cmdEnv) (*modem.Modem, error
 func runModemInfo(ctx context.Context, env *cmdEnv, args []string) error {
 	fs := newFlagSet(env, "modem info", "[--port PATH] [--baud N] [--timeout D] [--json]")
 	mf := addModemFlags(fs)
+	providers := fs.String("providers", "", "the mobile-broadband-provider-info `file` the APN hint comes from (default: where the package installs it)")
 	m, err := mf.parseAndOpen(ctx, env, args)
 	if err != nil {
 		return err
@@ -94,14 +96,18 @@ func runModemInfo(ctx context.Context, env *cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	apn := lookupAPNHint(in.IMSI, *providers, providerDB(runtime.GOOS))
 	if mf.json {
-		return writeJSON(env.stdout, in)
+		return writeJSON(env.stdout, struct {
+			modem.Info
+			APN apnHint `json:"apn"`
+		}{in, apn})
 	}
-	printInfo(env.stdout, in)
+	printInfo(env.stdout, in, apn)
 	return nil
 }
 
-func printInfo(w io.Writer, in modem.Info) {
+func printInfo(w io.Writer, in modem.Info, apn apnHint) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	row := func(k, v string) {
 		if v != "" {
@@ -136,6 +142,7 @@ func printInfo(w io.Writer, in modem.Info) {
 	if in.StorageTotal > 0 {
 		row("storage", fmt.Sprintf("%d/%d messages", in.StorageUsed, in.StorageTotal))
 	}
+	apnRows(func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }, apn)
 	tw.Flush()
 }
 

@@ -71,6 +71,8 @@ type loader struct {
 	decoded  bool            // decoding is over: validation is running
 	problems Problems
 	warnings Problems
+
+	rejectPlaceholders bool // RejectPlaceholders
 }
 
 // Load reads, decodes and checks the config at path. When anything is

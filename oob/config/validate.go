@@ -225,6 +225,10 @@ func (l *loader) validate(c *Config) {
 		}
 	}
 
+	if l.rejectPlaceholders {
+		l.placeholders(c)
+	}
+
 	// files and devices
 	if !l.noFiles {
 		l.stateDir(c.StateDir)
@@ -237,6 +241,46 @@ func (l *loader) validate(c *Config) {
 			}
 		}
 	}
+}
+
+// The placeholders of configs/oobd.example.yaml that no working config
+// keeps: its jump host (any reserved example domain, RFC 2606), its sender
+// and its Pushover user key.
+const (
+	ExampleJumpHost = "jump.example.net"
+	ExampleSender   = "+46701234567"
+	ExampleUserKey  = "uQiRzpo4DXghDmr9QzzfQu27cmVRsG"
+)
+
+// RejectPlaceholders makes the example config's placeholders errors that
+// name their key: a config that still has them was copied and never
+// finished. check-config uses it; tests and the demo, which borrow the
+// example's values, do not.
+func RejectPlaceholders() Option { return func(l *loader) { l.rejectPlaceholders = true } }
+
+func (l *loader) placeholders(c *Config) {
+	if host, _, err := net.SplitHostPort(c.Tunnel.JumpHost); err == nil && isExampleDomain(host) {
+		l.add("tunnel.jump_host", 0, fmt.Sprintf("%s is a placeholder from the example: put your jump host's name here", host))
+	}
+	for i, s := range c.Trigger.Senders {
+		if e, err := phone.Parse(s, c.Trigger.CountryCode); err == nil && e == ExampleSender {
+			l.add(fmt.Sprintf("trigger.senders[%d]", i), 0, fmt.Sprintf("%s is the example's placeholder: put your own phone number here", s))
+		}
+	}
+	if c.Notify.Pushover.UserKey == ExampleUserKey {
+		l.add("notify.pushover.user_key", 0, "the example's placeholder: put your Pushover user key here (or remove the pushover block)")
+	}
+}
+
+// isExampleDomain reports a name under the domains reserved for examples.
+func isExampleDomain(host string) bool {
+	h := strings.TrimSuffix(strings.ToLower(host), ".")
+	for _, d := range []string{"example.com", "example.net", "example.org", "example"} {
+		if h == d || strings.HasSuffix(h, "."+d) {
+			return true
+		}
+	}
+	return false
 }
 
 func isVerb(s Secret) bool {
