@@ -24,6 +24,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/oobd/oobd/internal/netnstest"
 )
 
 // Where Debian's prometheus package puts its programs.
@@ -64,6 +66,9 @@ type Options struct {
 	ScrapeInterval time.Duration
 	// RuleFiles are rule files to load.
 	RuleFiles []string
+	// Netns, when set, runs Prometheus inside that network namespace (a
+	// netnstest topology's), where the targets are; queries reach it there.
+	Netns string
 }
 
 // Server is a running Prometheus.
@@ -74,6 +79,8 @@ type Server struct {
 	Dir string
 
 	t      testing.TB
+	netns  string
+	client *http.Client
 	cmd    *exec.Cmd
 	exited chan struct{} // closed when cmd has been waited for
 	log    *lineLog
@@ -97,7 +104,7 @@ func Start(t testing.TB, opts Options) *Server {
 		t.Fatalf("promtest: %v", err)
 	}
 	for try := 1; ; try++ {
-		s, err := start(t, dir, config)
+		s, err := start(t, dir, config, opts.Netns)
 		if err == nil {
 			return s
 		}
@@ -111,21 +118,36 @@ func Start(t testing.TB, opts Options) *Server {
 
 var errPortTaken = errors.New("port taken")
 
-func start(t testing.TB, dir, config string) (*Server, error) {
-	port, err := freePort()
+func start(t testing.TB, dir, config, netns string) (*Server, error) {
+	port, err := freePort(netns)
 	if err != nil {
 		return nil, err
 	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	data := filepath.Join(dir, "data-"+strconv.Itoa(port))
-	s := &Server{URL: "http://" + addr, Dir: dir, t: t, exited: make(chan struct{}), log: newLineLog(readyLine)}
-	s.cmd = exec.Command(PrometheusPath,
+	s := &Server{URL: "http://" + addr, Dir: dir, t: t, netns: netns, client: http.DefaultClient,
+		exited: make(chan struct{}), log: newLineLog(readyLine)}
+	var argv []string
+	if netns != "" {
+		// `ip netns exec` execs Prometheus: the process signalled is it.
+		argv = []string{"ip", "netns", "exec", netns}
+		s.client = &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, a string) (net.Conn, error) {
+			var c net.Conn
+			err := netnstest.Do(netns, func() (err error) {
+				c, err = (&net.Dialer{}).DialContext(ctx, network, a)
+				return err
+			})
+			return c, err
+		}}}
+	}
+	argv = append(argv, PrometheusPath,
 		"--config.file="+config,
 		"--storage.tsdb.path="+data,
 		"--web.listen-address="+addr,
 		"--web.console.templates="+filepath.Join(dir, "consoles"),
 		"--web.console.libraries="+filepath.Join(dir, "console_libraries"),
 	)
+	s.cmd = exec.Command(argv[0], argv[1:]...)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	if err := s.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", PrometheusPath, err)
@@ -168,8 +190,11 @@ func configText(opts Options) []byte {
 	return b.Bytes()
 }
 
-func freePort() (int, error) {
+func freePort(netns string) (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if netns != "" {
+		l, err = netnstest.Listen(netns, "tcp", "127.0.0.1:0")
+	}
 	if err != nil {
 		return 0, fmt.Errorf("free port: %w", err)
 	}
@@ -211,7 +236,7 @@ func (s *Server) Query(ctx context.Context, expr string) ([]Sample, error) {
 	if err != nil {
 		return nil, fmt.Errorf("promtest: query %q: %w", expr, err)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := s.client.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("promtest: query %q: %w", expr, err)
 	}

@@ -103,6 +103,7 @@ func TestMain(m *testing.M) {
 type setup struct {
 	fakeppp        []string // extra fakeppp flags
 	dialerScript   bool     // up_command is a shell script that runs fakeppp as its child
+	health         bool     // health.listen on a free loopback port of the agent namespace (world.health)
 	attempts       int      // link.attempts (default 2)
 	duration       time.Duration
 	schedule       string // trigger.schedule (default "@every 1h")
@@ -132,6 +133,7 @@ type world struct {
 	dns       *netnstest.DNSServer
 	sshCfg    string // the owner's ssh_config
 	script    string // the dialer wrapper script, when setup.dialerScript
+	health    string // health.listen, when setup.health
 	agent     *agentProc
 	agents    []*agentProc // every oobd run, for the secret check
 }
@@ -290,6 +292,13 @@ notify:
 		yamlList(up), dns, s.attempts, s.duration,
 		net.JoinHostPort(jumpHost, "22"), w.jump.User, agentKey, khPath,
 		fwd, boxPort, tokenPath, e2eUserKey, w.push.URL())
+	if s.health {
+		l, err := netnstest.Listen(w.tp.Agent, "tcp", "127.0.0.1:0")
+		must(t, err)
+		w.health = l.Addr().String()
+		l.Close()
+		cfg += "health:\n  listen: " + w.health + "\n"
+	}
 	w.cfgPath = sshdtest.WriteFile(t, w.dir, "oobd.yaml", cfg)
 	// Registered last, so it runs first: every agent ends (and tears
 	// down) while its modem, servers and namespaces still exist.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/oobd/oobd/internal/netnstest"
+	"github.com/oobd/oobd/internal/promtest"
 	"github.com/oobd/oobd/modem/modemsim"
 )
 
@@ -486,4 +487,30 @@ func TestE2ETwoPort(t *testing.T) {
 	w.waitPush(30*time.Second, "link down")
 	w.assertClean()
 	w.assertNoSecret()
+}
+
+// A real Prometheus in the agent's namespace scrapes the daemon: the
+// signal and, after a drill, the drill's result and steps come back
+// through Prometheus's own API.
+func TestE2EPrometheusScrapes(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, setup{health: true})
+	if out, err := w.ctl("drill"); err != nil {
+		t.Fatalf("oobd drill: %v\n%s", err, out)
+	}
+	prom := promtest.Start(t, promtest.Options{Targets: []string{w.health}, Netns: w.tp.Agent})
+	signal := prom.Await(t, "oobd_signal_dbm", 30*time.Second)
+	if v := signal[0].Value; v > -50 || v < -113 {
+		t.Errorf("oobd_signal_dbm = %v", v)
+	}
+	if got := prom.Await(t, "oobd_drill_success", 30*time.Second); got[0].Value != 1 {
+		t.Errorf("oobd_drill_success = %v, want 1", got[0].Value)
+	}
+	steps := prom.Await(t, `oobd_drill_step_duration_seconds{step="self-check"}`, 30*time.Second)
+	if steps[0].Value <= 0 {
+		t.Errorf("self-check step took %v s", steps[0].Value)
+	}
+	if got := prom.Await(t, `oobd_health_check{check="drill"}`, 30*time.Second); got[0].Value != 1 {
+		t.Errorf("the drill check: %v", got[0].Value)
+	}
 }
