@@ -1,6 +1,7 @@
 package modem
 
 import (
+	"bytes"
 	"os"
 	"reflect"
 	"runtime"
@@ -70,4 +71,22 @@ func TestLookupAPNsInstalledDatabase(t *testing.T) {
 			t.Errorf("entry %+v", a)
 		}
 	}
+}
+
+// FuzzLookupAPNs: any provider database and IMSI give APNs or an error,
+// never a panic, and every APN given is one the database holds.
+func FuzzLookupAPNs(f *testing.F) {
+	f.Add([]byte(`<serviceproviders><country code="se"><provider><name>Telia</name><gsm><network-id mcc="240" mnc="01"/><apn value="online.telia.se"><usage type="internet"/></apn><apn value="mms.telia.se"><usage type="mms"/></apn></gsm></provider></country></serviceproviders>`), "240011234567890")
+	f.Add([]byte("<"), "24001")
+	f.Fuzz(func(t *testing.T, db []byte, imsi string) {
+		apns, _, err := LookupAPNs(bytes.NewReader(db), imsi)
+		if err != nil {
+			return
+		}
+		for _, a := range apns {
+			if !bytes.Contains(db, []byte(a.APN)) {
+				t.Errorf("APN %q is not in the database", a.APN)
+			}
+		}
+	})
 }

@@ -88,6 +88,36 @@ func FuzzReplyParsers(f *testing.F) {
 			t.Errorf("parseCMTI index %d", n)
 		}
 		plainLine([]string{s}, "+CGMI")
+		if n := parseCNUM([]string{"+CNUM: " + s}); n != "" && !isDigits(strings.TrimPrefix(n, "+")) {
+			t.Errorf("parseCNUM(%q) = %q", s, n)
+		}
+	})
+}
+
+// FuzzUnsolicited feeds any line, as a reply or as news, to what keeps the
+// unsolicited state: nothing panics, the signal stays a +CSQ value, and a
+// reply to the command asking is never taken for news.
+func FuzzUnsolicited(f *testing.F) {
+	for _, s := range []string{"^RSSI:17", "^RSSI: 99", "+CREG: 1", `+CREG: 5,"00C3","0000B2F1",7`, "^BOOT:20786834,0,0,0,72",
+		"+CPIN: READY", "^SIMST: 1", `+CMTI: "SM",3`, "^RSSI:-1", "+CREG:", "\x00"} {
+		f.Add(s, "")
+		f.Add(s, "+CREG?")
+	}
+	f.Fuzz(func(t *testing.T, line, answering string) {
+		arrived := 0
+		u := unsolicited{now: time.Now, arrived: func() { arrived++ }}
+		u.reportsRegistration()
+		u.setRegistration(RegHome)
+		u.heard(line, answering)
+		if rssi, ok := u.signal(); ok && (rssi < 0 || rssi > 99) {
+			t.Errorf("%q: rssi %d", line, rssi)
+		}
+		if r, _ := u.registration(); strings.HasPrefix(strings.ToUpper(answering), "+CREG") && r != RegHome {
+			t.Errorf("%q answering %q changed the registration to %s", line, answering, r)
+		}
+		if arrived > 1 {
+			t.Errorf("%q: %d arrivals", line, arrived)
+		}
 	})
 }
 

@@ -226,3 +226,16 @@ func TestPSCommand(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseNetstat: any output of netstat, however broken, gives counters
+// or an error, never a panic.
+func FuzzParseNetstat(f *testing.F) {
+	if b, err := os.ReadFile("testdata/freebsd/netstat-tun0.json"); err == nil {
+		f.Add(b)
+	}
+	f.Add([]byte(`{"statistics":{"interface":[{"name":"tun0","received-bytes":1,"sent-bytes":2}]}}`))
+	f.Add([]byte("{"))
+	f.Fuzz(func(t *testing.T, out []byte) {
+		parseNetstat("tun0", out)
+	})
+}
