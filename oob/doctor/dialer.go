@@ -20,8 +20,9 @@ const APNPlaceholder = "APN_HERE"
 // The example files, where the packages install them and in the
 // repository, for the fixes.
 const (
-	examplePeer = "/usr/share/doc/oobd/examples/ppp/peers/oob (configs/ppp/peers/oob in the repository)"
-	exampleChat = "/usr/share/doc/oobd/examples/ppp/chat/oob (configs/ppp/chat/oob in the repository)"
+	examplePeer = "/usr/share/doc/oobd/examples/ppp/peers/oob"
+	exampleChat = "/usr/share/doc/oobd/examples/ppp/chat/oob"
+	inRepo      = " (in the repository: configs/ppp/)"
 )
 
 func (d *Doctor) dialer(cfg *config.Config, r *Report) {
@@ -58,7 +59,7 @@ func (d *Doctor) dialer(cfg *config.Config, r *Report) {
 	b, err := os.ReadFile(peerPath)
 	if err != nil {
 		r.fail("peer file", fmt.Sprintf("%s (for 'call %s'): %v", peerPath, call, unwrapAll(err)),
-			"install the example: 'install -m 0600 "+examplePeer+" "+peerPath+"'")
+			"install the example"+inRepo+": install -m 0600 "+examplePeer+" "+peerPath)
 		return
 	}
 	r.pass("peer file", peerPath)
@@ -78,7 +79,7 @@ func (d *Doctor) dialer(cfg *config.Config, r *Report) {
 func (d *Doctor) chatScript(peerPath string, peer peerOptions, r *Report) {
 	if peer.connect == "" {
 		r.fail("chat script", peerPath+" has no connect line: pppd would not dial the modem",
-			`add 'connect "/usr/sbin/chat -v -f /etc/ppp/chat/oob"' as in `+examplePeer)
+			`add the line connect "/usr/sbin/chat -v -f /etc/ppp/chat/oob", as in `+examplePeer)
 		return
 	}
 	file := chatFile(peer.connect)
@@ -87,7 +88,7 @@ func (d *Doctor) chatScript(peerPath string, peer peerOptions, r *Report) {
 		b, err := os.ReadFile(file)
 		if err != nil {
 			r.fail("chat script", fmt.Sprintf("%s (from %s): %v", file, peerPath, unwrapAll(err)),
-				"install the example: 'install -D -m 0644 "+exampleChat+" "+file+"', then put your APN in place of "+APNPlaceholder)
+				"install the example"+inRepo+", then put your APN in place of "+APNPlaceholder+": install -D -m 0644 "+exampleChat+" "+file)
 			return
 		}
 		script, where = string(b), file

@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/oobd/oobd/modem"
@@ -171,18 +172,34 @@ func (d *Doctor) config(r *Report) *config.Config {
 		r.fail("config", err.Error(), "correct "+d.ConfigPath)
 		return nil
 	}
-	for _, p := range ps {
-		fix := "correct " + d.ConfigPath
-		if p.Path != "" {
-			fix = "correct " + p.Path + " in " + d.ConfigPath
-		}
-		r.fail("config", p.String(), fix)
-	}
-	cfg, err = config.Load(d.ConfigPath, config.WithoutFileChecks())
+	lenient, err := config.Load(d.ConfigPath, config.WithoutFileChecks())
 	if err != nil {
-		return nil
+		lenient = nil
 	}
-	return cfg
+	for _, p := range ps {
+		r.fail("config", p.String(), d.configFix(p, lenient))
+	}
+	return lenient
+}
+
+// configFix is what to do about a config problem: the command that makes
+// a missing file or directory a newcomer has yet to make, else the key to
+// correct.
+func (d *Doctor) configFix(p config.Problem, cfg *config.Config) string {
+	missing := strings.Contains(p.Msg, "no such file or directory")
+	switch {
+	case cfg != nil && missing && p.Path == "state_dir":
+		return "make it: install -d -m 0700 " + cfg.StateDir
+	case cfg != nil && missing && p.Path == "trigger.secret_file":
+		return "make one: oobd secret --file " + cfg.Trigger.SecretFile
+	case cfg != nil && missing && p.Path == "tunnel.identity_file":
+		return "make one: " + keygen(cfg.Tunnel.IdentityFile)
+	case p.Path != "" && strings.HasPrefix(p.Msg, "missing"):
+		return "set " + p.Path + " in " + d.ConfigPath
+	case p.Path != "":
+		return "correct " + p.Path + " in " + d.ConfigPath
+	}
+	return "correct " + d.ConfigPath
 }
 
 // closeQuietly closes c; doctor has nothing to say about a failed close.

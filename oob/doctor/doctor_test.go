@@ -67,8 +67,9 @@ func TestEachProblemIsNamed(t *testing.T) {
 		check  string // the result that must show it
 		status Status
 		detail string // in its detail
+		fix    string // in its fix
 	}{
-		{name: "config problem", check: "config", status: Fail, detail: "trigger.secret_file: file ",
+		{name: "config problem", check: "config", status: Fail, detail: "trigger.secret_file: file ", fix: "make one: oobd secret --file ",
 			break_: func(r *rig) { os.Remove(r.path("secret")) }},
 		{name: "placeholder", check: "config", status: Fail, detail: "+46701234567 is the example's placeholder",
 			break_: func(r *rig) { r.edit("", "+46709876543", "+46701234567") }},
@@ -91,17 +92,17 @@ func TestEachProblemIsNamed(t *testing.T) {
 				}
 			}},
 		{name: "no SMS centre", sim: []modemsim.Option{modemsim.WithSMSC("")}, check: "sms centre", status: Fail, detail: "none set on the SIM"},
-		{name: "ModemManager holds the port", check: "modemmanager", status: Fail, detail: "ModemManager (PID 812) holds",
+		{name: "ModemManager holds the port", check: "modemmanager", status: Fail, detail: "ModemManager (PID 812) holds", fix: "systemctl disable --now ModemManager",
 			break_: func(r *rig) { r.holders[r.sim.Path()] = []modem.Holder{{PID: 812, Name: "ModemManager"}} }},
 		{name: "ModemManager's port is not opened", check: "modem", status: Skip, detail: "not opened: ModemManager (PID 812)",
 			break_: func(r *rig) { r.holders[r.sim.Path()] = []modem.Holder{{PID: 812, Name: "ModemManager"}} }},
 		{name: "pppd holds the port", check: "modem", status: Fail, detail: "held by pppd (PID 99): not opened",
 			break_: func(r *rig) { r.holders[r.sim.Path()] = []modem.Holder{{PID: 99, Name: "pppd"}} }},
-		{name: "no pppd", check: "dialer", status: Fail, detail: "pppd: executable file not found",
+		{name: "no pppd", check: "dialer", status: Fail, detail: "pppd: executable file not found", fix: "apt install ppp",
 			break_: func(r *rig) { delete(r.lookPath, "pppd") }},
 		{name: "no peer file", check: "peer file", status: Fail, detail: "peers/oob (for 'call oob'): no such file",
 			break_: func(r *rig) { os.Remove(r.path("peers/oob")) }},
-		{name: "APN placeholder", check: "chat script", status: Fail, detail: "still has the placeholder APN_HERE",
+		{name: "APN placeholder", check: "chat script", status: Fail, detail: "still has the placeholder APN_HERE", fix: "sed -i 's/APN_HERE/YOUR.APN/' ",
 			break_: func(r *rig) { r.edit("chat", "internet.test", "APN_HERE") }},
 		{name: "no chat script", check: "chat script", status: Fail, detail: "chat (from",
 			break_: func(r *rig) { os.Remove(r.path("chat")) }},
@@ -117,7 +118,7 @@ func TestEachProblemIsNamed(t *testing.T) {
 			}},
 		{name: "no device", check: "data port", status: Fail, detail: "names no device",
 			break_: func(r *rig) { r.edit("peers/oob", r.sim.Path(), "") }},
-		{name: "identity readable by others", check: "identity key", status: Fail, detail: "accessible by group or others (mode 0644)",
+		{name: "identity readable by others", check: "identity key", status: Fail, detail: "accessible by group or others (mode 0644)", fix: "chmod 600 ",
 			break_: func(r *rig) { os.Chmod(r.path("id_ed25519"), 0o644) }},
 		{name: "identity encrypted", check: "identity key", status: Fail, detail: "encrypted with a passphrase",
 			break_: func(r *rig) {
@@ -166,7 +167,7 @@ func TestEachProblemIsNamed(t *testing.T) {
 			rep, text := r.run()
 			found := false
 			for _, res := range rep.Find(tt.check) {
-				if res.Status == tt.status && strings.Contains(res.Detail, tt.detail) {
+				if res.Status == tt.status && strings.Contains(res.Detail, tt.detail) && strings.Contains(res.Fix, tt.fix) {
 					found = true
 					if res.Status == Fail && res.Fix == "" {
 						t.Errorf("%s fails without a fix", res.Name)
@@ -174,7 +175,7 @@ func TestEachProblemIsNamed(t *testing.T) {
 				}
 			}
 			if !found {
-				t.Errorf("no %s %s with %q:\n%s", tt.status.Mark(), tt.check, tt.detail, text)
+				t.Errorf("no %s %s with %q (fix %q):\n%s", tt.status.Mark(), tt.check, tt.detail, tt.fix, text)
 			}
 			if tt.status == Fail && rep.OK() {
 				t.Errorf("the report is OK with a failure")

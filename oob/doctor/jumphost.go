@@ -47,7 +47,7 @@ func (d *Doctor) jumpHost(ctx context.Context, cfg *config.Config, r *Report) {
 	if port != "22" {
 		keyscan = "ssh-keyscan -p " + port + " -t ed25519 " + host
 	}
-	addKey := fmt.Sprintf("'%s >> %s', after checking that the fingerprint is the one the jump host shows for 'ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub'", keyscan, file)
+	addKey := fmt.Sprintf("%s >> %s (then check that the fingerprint is the one 'ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub' shows on the jump host)", keyscan, file)
 
 	var unknown *tunnel.UnknownHostError
 	switch {

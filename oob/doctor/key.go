@@ -26,27 +26,26 @@ import (
 
 func (d *Doctor) identity(cfg *config.Config, r *Report) {
 	path := cfg.Tunnel.IdentityFile
-	keygen := "ssh-keygen -t ed25519 -N '' -C oobd@$(hostname) -f " + path
 	b, err := secretfile.Read(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		r.fail("identity key", path+": no such file", "make one: '"+keygen+"'")
+		r.fail("identity key", path+": no such file", "make one: "+keygen(path))
 		return
 	case errors.Is(err, secretfile.ErrUnsafe):
-		r.fail("identity key", err.Error(), "'chmod 600 "+path+"' and 'chown root "+path+"'")
+		r.fail("identity key", err.Error(), "chmod 600 "+path+"; chown root "+path)
 		return
 	case err != nil:
-		r.fail("identity key", path+": "+unwrapAll(err).Error(), "make it readable by root, or make a new one: '"+keygen+"'")
+		r.fail("identity key", path+": "+unwrapAll(err).Error(), "make it readable by root, or make a new one: "+keygen(path))
 		return
 	}
 	signer, err := ssh.ParsePrivateKey(b)
 	var pm *ssh.PassphraseMissingError
 	switch {
 	case errors.As(err, &pm):
-		r.fail("identity key", path+": "+tunnel.ErrEncryptedKey.Error(), "remove the passphrase: 'ssh-keygen -p -N \"\" -f "+path+"'")
+		r.fail("identity key", path+": "+tunnel.ErrEncryptedKey.Error(), "remove the passphrase: ssh-keygen -p -N '' -f "+path)
 		return
 	case err != nil:
-		r.fail("identity key", path+": not a private key: "+err.Error(), "make one: '"+keygen+"'")
+		r.fail("identity key", path+": not a private key: "+err.Error(), "make one: "+keygen(path))
 		return
 	}
 	pub := signer.PublicKey()
@@ -61,6 +60,11 @@ func (d *Doctor) identity(cfg *config.Config, r *Report) {
 		"on the jump host, one line in ~" + cfg.Tunnel.User + "/.ssh/authorized_keys:",
 		"  " + AuthorizedKeysLine(pub, comment, cfg.Tunnel.Forwards),
 	}
+}
+
+// keygen is the command that makes an identity key at path.
+func keygen(path string) string {
+	return "ssh-keygen -t ed25519 -N '' -C oobd@$(hostname) -f " + path
 }
 
 // pubComment is the comment of the public key file beside the private

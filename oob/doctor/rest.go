@@ -36,7 +36,11 @@ func (d *Doctor) pushover(ctx context.Context, cfg *config.Config, r *Report) {
 	}
 	b, err := secretfile.Read(po.TokenFile)
 	if err != nil {
-		r.fail("pushover", "token file: "+err.Error(),
+		detail := "token file " + po.TokenFile + ": " + unwrapAll(err).Error()
+		if errors.Is(err, secretfile.ErrUnsafe) {
+			detail = "token file " + err.Error()
+		}
+		r.fail("pushover", detail,
 			"put your application's API token (pushover.net/apps) in "+po.TokenFile+", mode 0600")
 		return
 	}
