@@ -77,7 +77,18 @@ func TestEachProblemIsNamed(t *testing.T) {
 			break_: func(r *rig) { r.edit("", "modem:", "modem: [") }},
 		{name: "modem port missing", check: "modem", status: Fail, detail: "no such file",
 			break_: func(r *rig) { r.edit("", "port: "+r.sim.Path(), "port: "+r.path("ttyUSB9")) }},
+		{name: "modem silent", check: "modem", status: Fail, detail: "not answering", fix: "oobd modem find",
+			break_: func(r *rig) {
+				r.sim.SetSilent(true)
+				r.edit("", "command_timeout: 2s", "command_timeout: 1s")
+			}},
 		{name: "SIM wants its PIN", sim: []modemsim.Option{modemsim.WithPIN("1234")}, check: "sim", status: Fail, detail: "pin-required, 3 tries left"},
+		{name: "SIM wants its PIN, the daemon has it", sim: []modemsim.Option{modemsim.WithPIN("1234")}, check: "sim", status: Fail,
+			detail: "pin-required, 3 tries left", fix: "oobd run enters the PIN from modem.pin_file",
+			break_: func(r *rig) {
+				r.write("pin", "1234\n", 0o600)
+				r.edit("", "  command_timeout:", "  pin_file: "+r.path("pin")+"\n  command_timeout:")
+			}},
 		{name: "SIM locked, SMS centre unknown", sim: []modemsim.Option{modemsim.WithPIN("1234")}, check: "sms centre", status: Skip, detail: "the SIM is not ready"},
 		{name: "not registered", check: "registration", status: Fail, detail: "not-registered",
 			break_: func(r *rig) { r.sim.SetRegistration(0) }},
