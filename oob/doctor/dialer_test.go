@@ -4,6 +4,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/oobd/oobd/modem"
 )
 
 func TestParsePeer(t *testing.T) {
@@ -76,5 +78,22 @@ func TestQuoteAllKeepsWords(t *testing.T) {
 	got := pppdWords(strings.Join(quoteAll(words), " "))
 	if strings.Join(got, "|") != strings.Join(words, "|") {
 		t.Errorf("pppdWords(quoteAll(%q)) = %q", words, got)
+	}
+}
+
+func TestHolderList(t *testing.T) {
+	hs := []modem.Holder{{PID: 1, Name: "a"}, {PID: 2, Name: "b"}, {PID: 3, Name: "c"}, {PID: 4, Name: "d"}, {PID: 5, Name: "e"}}
+	tests := []struct {
+		n    int
+		want string
+	}{
+		{1, "a (PID 1)"},
+		{3, "a (PID 1), b (PID 2), c (PID 3)"},
+		{5, "a (PID 1), b (PID 2), c (PID 3), and 2 more"},
+	}
+	for _, tt := range tests {
+		if got := holderList(hs[:tt.n]); got != tt.want {
+			t.Errorf("holderList(%d holders) = %q, want %q", tt.n, got, tt.want)
+		}
 	}
 }

@@ -91,6 +91,20 @@ func (d *Doctor) holders(ports []string) (held map[string][]modem.Holder, scanne
 	return held, true, ""
 }
 
+// holderList names the holders, the first few of them.
+func holderList(hs []modem.Holder) string {
+	const most = 3
+	var names []string
+	for i, h := range hs {
+		if i == most {
+			names = append(names, fmt.Sprintf("and %d more", len(hs)-most))
+			break
+		}
+		names = append(names, h.String())
+	}
+	return strings.Join(names, ", ")
+}
+
 // daemonStatus asks the daemon for its status; running is false when none
 // answers.
 func (d *Doctor) daemonStatus(ctx context.Context, cfg *config.Config) (control.Response, bool) {
@@ -151,11 +165,7 @@ func (d *Doctor) modemDirect(ctx context.Context, cfg *config.Config, holders []
 		}
 	}
 	if len(holders) > 0 {
-		names := make([]string, len(holders))
-		for i, h := range holders {
-			names[i] = h.String()
-		}
-		who := strings.Join(names, ", ")
+		who := holderList(holders)
 		switch holders[0].Name {
 		case "ModemManager":
 			r.skip("modem", "not opened: "+who+" holds "+port+" (see modemmanager below)")
