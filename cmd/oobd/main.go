@@ -72,6 +72,9 @@ func commands() []command {
 		{"modem", "list the modem subcommands", runModemGroup},
 		{"sms", "list the sms subcommands (stored texts)", runSMSGroup},
 		{"secret", "a new random trigger secret in a file: secret --file FILE", runSecret},
+		{"doctor", "check everything a session needs, without dialing", runDoctor},
+		{"unlock", "end the trigger's lockout through the running daemon", runUnlock},
+		{"extend", "move the running session's end: extend DURATION", runExtend},
 	}
 }
 

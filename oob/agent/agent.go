@@ -101,7 +101,8 @@ func New(cfg *config.Config, opts ...Option) (_ *Agent, err error) {
 	}
 	a.modem = modem.New(cfg.Modem.Port, cfg.ModemOptions(a.store.ModemMemory(), a.log)...)
 	a.closers = append(a.closers, a.modem.Close)
-	a.requests = &requests.Handler{Store: a.store, JumpHost: cfg.Tunnel.JumpHost, Lockout: a.trigger.Lockout, Log: a.log, Now: time.Now}
+	a.requests = &requests.Handler{Store: a.store, JumpHost: cfg.Tunnel.JumpHost, Lockout: a.trigger.Lockout,
+		Unlock: a.trigger.Unlock, Audit: a.audit, Log: a.log, Now: time.Now}
 	a.drills = &drill.Runner{Store: a.store, Push: notices.Push, Extra: cfg.Notify.SMSNumbers, Log: a.log, Now: time.Now}
 	iopts := append(cfg.InboxOptions(a.log), inbox.WithAlerts(notices.Alert), inbox.WithBeat(a.live.Loop("inbox"), a.live.Window()),
 		inbox.WithCounter(a.metrics))

@@ -28,6 +28,9 @@ import (
 const (
 	// VerbDrill runs one end-to-end test now.
 	VerbDrill trigger.Verb = "drill"
+	// VerbUnlock ends the trigger's lockout and clears its failures; no
+	// text can ask for it.
+	VerbUnlock trigger.Verb = "unlock"
 )
 
 // SocketName is the socket's file name in the state directory.

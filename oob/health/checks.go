@@ -34,6 +34,35 @@ func Evaluate(in Input, now time.Time) []Check {
 	}
 }
 
+// One runs the single check called name, as Evaluate does; false for a
+// name that is not one of Names. `oobd doctor` judges the SIM, the
+// network and the storage through it, so it says what /healthz would.
+func One(name string, in Input, now time.Time) (Check, bool) {
+	switch name {
+	case CheckLoops:
+		return loops(in), true
+	case CheckModem:
+		return modemCheck(in), true
+	case CheckSIM:
+		return sim(in), true
+	case CheckRegistration:
+		return registration(in), true
+	case CheckPoll:
+		return poll(in, now), true
+	case CheckStorage:
+		return storage(in), true
+	case CheckLockout:
+		return lockout(in, now), true
+	case CheckCrashLeftovers:
+		return crashLeftovers(in), true
+	case CheckConsole:
+		return console(in), true
+	case CheckDrill:
+		return drill(in, now), true
+	}
+	return Check{}, false
+}
+
 func pass(name, detail string, since time.Time) Check {
 	return Check{Name: name, OK: true, Detail: detail, Since: since}
 }

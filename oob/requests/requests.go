@@ -1,6 +1,7 @@
 // Package requests carries out what the owner asks, by text (through the
 // inbox) or on the box (through the control socket): start, extend and end
-// a session, the status, a drill. It never waits for a session to come up
+// a session, the status, a drill, and (on the box only) an end to the
+// trigger's lockout. It never waits for a session to come up
 // when a text asked (the inbox must stay free to read a `down`); the box's
 // operator waits for the outcome.
 package requests
@@ -11,6 +12,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/oobd/oobd/oob/audit"
 	"github.com/oobd/oobd/oob/control"
 	"github.com/oobd/oobd/oob/health"
 	"github.com/oobd/oobd/oob/inbox"
@@ -32,9 +34,22 @@ type Handler struct {
 	Health func() health.Report
 	// Drill runs one drill now and returns once it is recorded.
 	Drill func(ctx context.Context) session.Outcome
+	// Unlock ends the trigger's lockout and clears its failures.
+	Unlock func() (trigger.LockoutEnded, error)
+	// Audit records what the local operator did to the trigger.
+	Audit Auditor
 	Log   *slog.Logger
 	Now   func() time.Time
 }
+
+// Auditor keeps the audit log; *audit.Log satisfies it.
+type Auditor interface {
+	Write(r audit.Record) error
+}
+
+// LocalOperator is who the audit log and the state name for what is asked
+// on the box itself.
+const LocalOperator = "local operator"
 
 // Text carries out an accepted text (inbox.Handler).
 func (h *Handler) Text(ctx context.Context, req trigger.Request) inbox.Reply {
@@ -145,12 +160,48 @@ func (h *Handler) Control(ctx context.Context, req control.Request) control.Resp
 	case trigger.VerbStatus:
 		rep := h.Health()
 		return control.Response{OK: true, Health: &rep}
+	case control.VerbUnlock:
+		return h.unlock()
 	case control.VerbDrill:
 		out := make(chan session.Outcome, 1)
 		go func() { out <- h.Drill(ctx) }()
 		return h.await(ctx, out, "drill passed: link, path, tunnel, self-check and push all worked")
 	}
 	return control.Response{Error: fmt.Sprintf("unknown request %q", req.Verb)}
+}
+
+// unlock ends the lockout for the local operator, and records it in the
+// audit log (where the texts that caused it are) and the state's events.
+func (h *Handler) unlock() control.Response {
+	e, err := h.Unlock()
+	if err != nil {
+		return control.Response{Error: err.Error()}
+	}
+	var what string
+	switch {
+	case e.Active:
+		what = "lockout until " + e.Until.UTC().Format(time.RFC3339) + " ended"
+	default:
+		what = "no lockout was in force"
+	}
+	what += fmt.Sprintf("; %d %s cleared", e.Failures, plural(e.Failures, "failure", "failures"))
+	now := h.Now()
+	rec := audit.Record{Time: now, Sender: LocalOperator, Verdict: string(trigger.Unlocked), Reason: what + " (oobd unlock)"}
+	if err := h.Audit.Write(rec); err != nil {
+		h.Log.Error("unlock: audit record not written", "err", err)
+	}
+	if err := h.Store.Update(func(st *state.State) { st.AddEvent(now, "trigger", what+" by the "+LocalOperator) }); err != nil {
+		h.Log.Error("unlock: event not recorded", "err", err)
+	}
+	h.Log.Info("trigger unlocked by the local operator", "was_locked", e.Active, "failures", e.Failures)
+	return control.Response{OK: true, Until: e.Until, Message: what}
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 func (h *Handler) await(ctx context.Context, out <-chan session.Outcome, okMsg string) control.Response {
