@@ -283,16 +283,22 @@ func (p *Poller) Release(ctx context.Context) error {
 	return p.modem.Release(ctx)
 }
 
-// Reacquire takes the port back after the session. Up, extend and down
-// texts stamped before now (the decider's trusted time, never the local
-// clock) are superseded: the session they were meant for is over. However
-// the re-open goes, the poller resumes: its next polls retry the modem,
-// and held replies go out once it answers.
-func (p *Poller) Reacquire(ctx context.Context) error {
+// Reacquire takes the port back after the session. With supersedes, up,
+// extend and down texts stamped before now (the decider's trusted time,
+// never the local clock) are superseded: the session they were meant for
+// is over. After a drill they are not: an up sent while a drill held the
+// port starts its own session. However the re-open goes, the poller
+// resumes: its next polls retry the modem, and held replies go out once
+// it answers.
+func (p *Poller) Reacquire(ctx context.Context, supersedes bool) error {
 	err := p.modem.Reacquire(ctx)
 	p.lent.Store(false)
 	p.alive()
-	p.resume(ctx, p.decider.Now())
+	var ended time.Time
+	if supersedes {
+		ended = p.decider.Now()
+	}
+	p.resume(ctx, ended)
 	return err
 }
 

@@ -349,7 +349,7 @@ func TestReleaseAndReacquire(t *testing.T) {
 	}
 	// Reacquire sends what was held and reads the inbox at once.
 	r.advance(30 * time.Minute)
-	if err := r.p.Reacquire(context.Background()); err != nil {
+	if err := r.p.Reacquire(context.Background(), true); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -374,7 +374,7 @@ func TestSupersededAfterResume(t *testing.T) {
 	r := newRig(t)
 	r.p.Release(context.Background())
 	r.advance(30 * time.Minute)
-	r.p.Reacquire(context.Background())
+	r.p.Reacquire(context.Background(), true)
 	r.m.put(sms(1, owner, t0.Add(10*time.Minute), secret+" up"))
 	r.advance(1 * time.Minute)
 	r.p.Poll(context.Background())
@@ -382,6 +382,24 @@ func TestSupersededAfterResume(t *testing.T) {
 		t.Errorf("superseded up handled: %v", r.h.reqs)
 	}
 	if recs := auditLines(t, r.dir); len(recs) != 1 || recs[0].Verdict != "superseded" {
+		t.Errorf("audit %+v", recs)
+	}
+}
+
+// After a drill the port comes back without superseding: an up the owner
+// sent while the drill held the port starts its own session.
+func TestUpDuringDrillIsNotSuperseded(t *testing.T) {
+	r := newRig(t)
+	r.p.Release(context.Background())
+	r.advance(30 * time.Minute)
+	r.p.Reacquire(context.Background(), false)
+	r.m.put(sms(1, owner, t0.Add(10*time.Minute), secret+" up"))
+	r.advance(1 * time.Minute)
+	r.p.Poll(context.Background())
+	if len(r.h.reqs) != 1 || r.h.reqs[0].Verb != trigger.VerbUp {
+		t.Errorf("up sent during a drill: handled %v, want it handled", r.h.reqs)
+	}
+	if recs := auditLines(t, r.dir); len(recs) != 1 || recs[0].Verdict == "superseded" {
 		t.Errorf("audit %+v", recs)
 	}
 }
@@ -488,7 +506,7 @@ func TestUpGoesFirstAndRepliesWait(t *testing.T) {
 				t.Errorf("single port: sent %v before the session", sent)
 			}
 			r.p.Release(context.Background())
-			r.p.Reacquire(context.Background())
+			r.p.Reacquire(context.Background(), true)
 			if sent, _, _ := r.m.snapshot(); len(sent) != 1 || sent[0].text != "oobd: idle" {
 				t.Errorf("single port: after the session sent %v, want the status reply", sent)
 			}

@@ -274,7 +274,14 @@ func (p *fakePort) Release(ctx context.Context) error {
 	p.ev.add("modem released")
 	return nil
 }
-func (p *fakePort) Reacquire(ctx context.Context) error { p.ev.add("modem reacquired"); return nil }
+func (p *fakePort) Reacquire(ctx context.Context, supersedes bool) error {
+	if supersedes {
+		p.ev.add("modem reacquired")
+	} else {
+		p.ev.add("modem reacquired, texts kept")
+	}
+	return nil
+}
 
 type fakeRecorder struct{ journal[Report] }
 

@@ -264,7 +264,7 @@ func (l *ladder) takeBack() {
 	}
 	ctx, cancel := clock.WithTimeout(context.WithoutCancel(l.s.ctx), l.clock, l.cfg.TeardownTimeout)
 	defer cancel()
-	if err := l.port.Reacquire(ctx); err != nil {
+	if err := l.port.Reacquire(ctx, !l.s.report().Drill); err != nil {
 		l.log.Error("modem re-open after the session", "err", err)
 	}
 	l.released = false

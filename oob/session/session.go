@@ -124,9 +124,12 @@ type Notices interface {
 
 // Port is the modem's AT port on a single-port modem, which the dialer
 // needs for itself while the link is up. Nil on a two-port modem.
+// Reacquire's supersedes says whether texts that asked for this session
+// while it held the port are now stale (false after a drill: an up sent
+// during a drill gets its own session).
 type Port interface {
 	Release(ctx context.Context) error
-	Reacquire(ctx context.Context) error
+	Reacquire(ctx context.Context, supersedes bool) error
 }
 
 // Recorder keeps the session's state where `oobd status` reads it.

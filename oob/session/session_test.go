@@ -295,7 +295,7 @@ func TestEveryExitTearsDownInReverse(t *testing.T) {
 			wantReason: "drill passed", wantDrill: true,
 			// A drill ends at its self-check, with no notice.
 			wantEvents: []string{"modem released", "link up 1", "tunnel open", "self-check passed",
-				"tunnel closed", "link down 1", "modem reacquired"},
+				"tunnel closed", "link down 1", "modem reacquired, texts kept"},
 		},
 		{
 			name: "drill fails",
@@ -307,7 +307,7 @@ func TestEveryExitTearsDownInReverse(t *testing.T) {
 			wantReason: "no SSH banner through the forward", wantDrill: true,
 			// A drill's failure is its runner's to tell.
 			wantEvents: []string{"modem released", "link up 1", "tunnel open", "self-check failed",
-				"tunnel closed", "link down 1", "modem reacquired"},
+				"tunnel closed", "link down 1", "modem reacquired, texts kept"},
 		},
 	}
 	for _, tt := range tests {
