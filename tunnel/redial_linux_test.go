@@ -58,14 +58,29 @@ func (l *linkLab) ip(args ...string) {
 // pass packets.
 func (l *linkLab) up(local string) {
 	l.t.Helper()
+	l.upNear(local)
+	l.upFar(local)
+}
+
+// upNear makes ppp0 with its address and route, its far end in the jump
+// namespace still down: the interface exists, nothing passes yet.
+func (l *linkLab) upNear(local string) {
+	l.t.Helper()
 	a, j := l.tp.Agent, l.tp.Jump
 	l.ip("-n", a, "link", "add", labIfname, "type", "veth", "peer", "name", "far0", "netns", j)
 	l.ip("-n", a, "addr", "add", local, "peer", labPeer, "dev", labIfname)
-	l.ip("-n", j, "addr", "add", labPeer, "peer", local, "dev", "far0")
 	l.ip("-n", a, "link", "set", labIfname, "up")
-	l.ip("-n", j, "link", "set", "far0", "up")
 	l.ip("-n", a, "route", "add", netnstest.JumpIP.String()+"/32", "via", labPeer, "dev", labIfname)
-	l.waitRunning(a, labIfname)
+}
+
+// upFar brings the far end up, routed back to local, and returns once
+// both ends pass packets.
+func (l *linkLab) upFar(local string) {
+	l.t.Helper()
+	j := l.tp.Jump
+	l.ip("-n", j, "addr", "add", labPeer, "peer", local, "dev", "far0")
+	l.ip("-n", j, "link", "set", "far0", "up")
+	l.waitRunning(l.tp.Agent, labIfname)
 	l.waitRunning(j, "far0")
 }
 
@@ -194,15 +209,16 @@ type redialed struct {
 	owner net.Conn // the owner's connection through the forward, made before the drop
 }
 
-// startRedial brings up the link with address first, the jump host and
-// the tunnel, and an owner's connection through the forward.
-func startRedial(t *testing.T, first string, clientAlive time.Duration) *redialed {
+// startRedial brings up the link with address first, the jump host (with
+// its ClientAlive interval) and the tunnel (with its keepalive interval),
+// and an owner's connection through the forward.
+func startRedial(t *testing.T, first string, clientAlive, keepalive time.Duration) *redialed {
 	lab := newLinkLab(t)
 	lab.up(first)
 	jump, port := lab.jump(clientAlive)
 	box := startServer(t, bannerThenEcho)
 	cfg := jump.config(t, tunnel.Forward{Remote: fmt.Sprintf("localhost:%d", port), Local: box.Addr()})
-	cfg.Keepalive = time.Second
+	cfg.Keepalive = keepalive
 	tun, err := tunnel.New(cfg, lab.dial, tunnel.WithBackoff(100*time.Millisecond, time.Second))
 	if err != nil {
 		t.Fatal(err)
@@ -221,16 +237,30 @@ func startRedial(t *testing.T, first string, clientAlive time.Duration) *rediale
 }
 
 // redial drops the link and makes it again with address next, and
-// resumes the tunnel on it; it returns how long from the new link being
-// up until the forward answered the self-check again.
-func (r *redialed) redial(t *testing.T, next string, rebindFn func(net.Conn) error) time.Duration {
+// resumes the tunnel on it; it returns how long from the new link passing
+// packets until the forward answered the self-check again. With farAfterRebind
+// the far end only passes packets once the old connection is rebound (it
+// must be rebound).
+func (r *redialed) redial(t *testing.T, next string, rebindFn func(net.Conn) error, farAfterRebind bool) time.Duration {
 	t.Helper()
 	if err := r.tun.Suspend(); err != nil {
 		t.Fatal(err)
 	}
 	r.lab.cut()
-	r.lab.up(next)
-	start := time.Now()
+	var start time.Time // when the new link passes packets
+	if farAfterRebind {
+		r.lab.upNear(next)
+		inner := rebindFn
+		rebindFn = func(c net.Conn) error {
+			err := inner(c)
+			r.lab.upFar(next)
+			start = time.Now()
+			return err
+		}
+	} else {
+		r.lab.up(next)
+		start = time.Now()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), waitBound)
 	defer cancel()
 	err := r.tun.Resume(ctx, tunnel.Path{Dial: r.lab.dial, LocalIP: netip.MustParseAddr(next), Rebind: rebindFn})
@@ -257,10 +287,16 @@ func (r *redialed) logins() int {
 // with its forward (no new login, no new tcpip-forward), and the owner's
 // connection through the forward carries on.
 func TestRedialSameAddressKeepsTheConnection(t *testing.T) {
-	// No ClientAlive: the jump host sends nothing during the drop, so
-	// nothing of it can meet the new interface before the rebind.
-	r := startRedial(t, "10.64.0.2", 0)
-	took := r.redial(t, "10.64.0.2", rebind)
+	// Whatever of the jump host's reaches the new ppp0 before the rebind
+	// is answered with a reset (see TestRedialSameAddressNeedsRebind) and
+	// ends its session: the tunnel then connects again, the other outcome
+	// (a retransmission of what the jump host sent just before the drop
+	// would do it). Here the far end passes packets only once the
+	// connection is rebound, and the jump host has no ClientAlive. The
+	// probe's deadline (the keepalive interval) leaves time for a
+	// retransmission that TCP's backoff holds back.
+	r := startRedial(t, "10.64.0.2", 0, 5*time.Second)
+	took := r.redial(t, "10.64.0.2", rebind, true)
 	t.Logf("same address: the forward answered %v after the new link was up (connection kept)", took.Round(time.Millisecond))
 	if n := r.tun.Reconnects(); n != 0 {
 		t.Fatalf("reconnects %d, want the connection kept", n)
@@ -277,8 +313,8 @@ func TestRedialSameAddressKeepsTheConnection(t *testing.T) {
 // connects again and its forward is granted once the jump host has let
 // the old session go.
 func TestRedialSameAddressNeedsRebind(t *testing.T) {
-	r := startRedial(t, "10.64.0.2", time.Second)
-	took := r.redial(t, "10.64.0.2", nil)
+	r := startRedial(t, "10.64.0.2", time.Second, time.Second)
+	took := r.redial(t, "10.64.0.2", nil, false)
 	t.Logf("same address, no rebind: the forward answered %v after the new link was up (connected again)", took.Round(time.Millisecond))
 	if n := r.tun.Reconnects(); n != 1 {
 		t.Fatalf("reconnects %d, want 1", n)
@@ -299,9 +335,11 @@ func TestRedialSameAddressNeedsRebind(t *testing.T) {
 // sshd's ClientAlive probes give up on the old session, then granted on
 // the same port.
 func TestRedialOtherAddressWaitsForThePort(t *testing.T) {
-	r := startRedial(t, "10.64.0.2", time.Second)
-	took := r.redial(t, "10.64.0.3", rebind)
-	t.Logf("other address: the forward answered %v after the new link was up (connected again, port freed by ClientAlive 1s x 2)", took.Round(time.Millisecond))
+	// ClientAlive 2s x 2: the old session outlives the redial by seconds
+	// even on a busy machine, so the refusal is certain.
+	r := startRedial(t, "10.64.0.2", 2*time.Second, time.Second)
+	took := r.redial(t, "10.64.0.3", rebind, false)
+	t.Logf("other address: the forward answered %v after the new link was up (connected again once ClientAlive 2s x 2 freed the port)", took.Round(time.Millisecond))
 	log := r.jump.sshd.LogTail(400)
 	for _, want := range []string{"Address already in use", "Timeout, client not responding", "Connection from 10.64.0.3 "} {
 		if !strings.Contains(log, want) {
