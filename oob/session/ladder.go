@@ -139,6 +139,15 @@ func answered(res []tunnel.CheckResult) []tunnel.BoundForward {
 	return out
 }
 
+// boundPorts are the forwards' ports on the jump host, for the log.
+func boundPorts(fs []tunnel.BoundForward) []int {
+	out := make([]int, 0, len(fs))
+	for _, f := range fs {
+		out = append(out, f.BoundPort)
+	}
+	return out
+}
+
 // tunnelPath is what the tunnel needs of a redialed link to resume on it.
 func tunnelPath(p Path) tunnel.Path {
 	tp := tunnel.Path{Dial: tunnel.DialFunc(p.DialContext), LocalIP: p.LocalIP()}
@@ -233,7 +242,7 @@ func (l *ladder) redial() (reason string, ok bool) {
 		rep.Reconnects = l.tun.Reconnects()
 	})
 	l.record(rep)
-	l.log.Info("link redialed", "interface", rep.Interface, "local_ip", rep.LocalIP, "forwards", rep.Forwards,
+	l.log.Info("link redialed", "interface", rep.Interface, "local_ip", rep.LocalIP, "ports", boundPorts(rep.Forwards),
 		"tunnel_reconnects", rep.Reconnects)
 	// An up asked for during the redial joined a running session. The up
 	// notice is not sent again: the owner was told, and the record
