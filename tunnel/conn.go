@@ -392,11 +392,26 @@ func (c *conn) serve(i int, nc ssh.NewChannel) {
 		local.Close()
 		return
 	}
-	c.wg.Add(1)
+	// Requests and extended data have no meaning on a forwarded
+	// connection; they are read and dropped, so that they cannot fill the
+	// channel's window. The requests end when the channel is closed both
+	// ways (or the connection ends).
+	closed := make(chan struct{})
+	c.wg.Add(2)
 	go func() {
 		defer c.wg.Done()
-		ssh.DiscardRequests(reqs) // ends when the channel or the connection does
+		defer close(closed)
+		ssh.DiscardRequests(reqs)
 	}()
+	go func() {
+		defer c.wg.Done()
+		io.Copy(io.Discard, ch.Stderr())
+	}()
+	// The slot is freed only once the jump host has closed the channel
+	// too: x/crypto keeps a channel until then, so one that never answers
+	// a close must keep holding its slot, or a jump host could make this
+	// box keep channels without bound.
+	defer func() { <-closed }()
 	if !c.track(ch, local) {
 		ch.Close()
 		local.Close()
