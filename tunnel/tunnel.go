@@ -170,10 +170,9 @@ func WithBackoff(min, max time.Duration) Option {
 
 // WithForwardRetry sets how long Start, and the tunnel's own reconnects,
 // ask again for a refused forward before the connection attempt fails
-// (default 60s: a jump host with ClientAliveInterval 15 and
-// ClientAliveCountMax 2 frees a dead session's port within 45s). Resume
-// asks until its context ends instead. For a port 0 forward it is also how
-// long the port it had before is asked for before any other is taken.
+// (default DefaultForwardRetry). Resume asks until its context ends
+// instead. For a port 0 forward it is also how long the port it had before
+// is asked for before any other is taken.
 func WithForwardRetry(d time.Duration) Option {
 	return func(o *options) { o.forwardRetry = d }
 }
@@ -286,7 +285,7 @@ func New(cfg Config, dial DialFunc, opts ...Option) (*Tunnel, error) {
 	o := options{
 		backoffMin:    time.Second,
 		backoffMax:    30 * time.Second,
-		forwardRetry:  60 * time.Second,
+		forwardRetry:  DefaultForwardRetry,
 		selfCheckHold: 2 * time.Second,
 	}
 	for _, opt := range opts {
