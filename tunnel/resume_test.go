@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -297,19 +298,13 @@ func TestResumeWithoutSuspend(t *testing.T) {
 	box := startServer(t, bannerThenEcho)
 	jh, cfg := inProcess(t, tunnel.Forward{Remote: "localhost:0", Local: box.Addr()})
 	ev := newEvents()
-	gone := func(ctx context.Context, network, addr string) (net.Conn, error) {
-		return nil, errors.New("the old link is gone")
-	}
-	first := true
-	var mu sync.Mutex
+	// The old dial function works once; then its link is gone.
+	var dialed atomic.Bool
 	oldDial := func(ctx context.Context, network, addr string) (net.Conn, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if first {
-			first = false
-			return dial(ctx, network, addr)
+		if dialed.Swap(true) {
+			return nil, errors.New("the old link is gone")
 		}
-		return gone(ctx, network, addr)
+		return dial(ctx, network, addr)
 	}
 	// A long backoff: without Resume the tunnel would not try again soon.
 	tun, err := tunnel.New(cfg, oldDial, tunnel.WithEvents(ev.fn), tunnel.WithBackoff(time.Hour, time.Hour))
