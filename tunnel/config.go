@@ -15,6 +15,15 @@ const (
 	DefaultHandshakeTimeout = 30 * time.Second
 )
 
+// DefaultForwardRetry is how long a refused forward is asked for again
+// before a connection attempt fails (WithForwardRetry). The usual refusal
+// is a port still held by an earlier session of this agent that died with
+// its link; the jump host lets it go once its ClientAlive probes give up.
+// Measured with OpenSSH 9.2 and ClientAliveCountMax 2 (the example's),
+// that is 6 × ClientAliveInterval after the session went silent: 90s for
+// the example's 15s, not the 30s that sshd_config(5) suggests.
+const DefaultForwardRetry = 2 * time.Minute
+
 // Forward is one remote forward: Remote is listened on by the jump host,
 // Local is where this box connects each forwarded connection to.
 //

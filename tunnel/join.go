@@ -2,17 +2,16 @@ package tunnel
 
 import (
 	"io"
-	"net"
 	"sync"
 	"sync/atomic"
 )
 
-// join copies both ways between a forwarded connection and its local
-// target. An EOF on one side is passed on as a half-close (CloseWrite) so
+// join copies both ways between a forwarded connection (an SSH channel)
+// and its local target. An EOF on one side is passed on as a half-close (CloseWrite) so
 // the other direction can finish (a client that sends its request and then
 // shuts down its write side still gets the answer); an error closes both.
 // It returns when both directions are done, with both connections closed.
-func join(remote, local net.Conn, in, out *atomic.Int64) {
+func join(remote, local io.ReadWriteCloser, in, out *atomic.Int64) {
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() {
@@ -30,7 +29,7 @@ func join(remote, local net.Conn, in, out *atomic.Int64) {
 
 type closeWriter interface{ CloseWrite() error }
 
-func pipe(dst, src net.Conn, n *atomic.Int64) {
+func pipe(dst, src io.ReadWriteCloser, n *atomic.Int64) {
 	buf := make([]byte, 32*1024)
 	_, err := io.CopyBuffer(countingWriter{w: dst, n: n}, onlyReader{src}, buf)
 	cw, ok := dst.(closeWriter)

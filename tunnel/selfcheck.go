@@ -94,7 +94,7 @@ func (t *Tunnel) checkForward(ctx context.Context, c *conn, i int, b BoundForwar
 	}
 	host, _, _ := net.SplitHostPort(b.Remote)
 	addr := net.JoinHostPort(jumpSideHost(host), strconv.Itoa(b.BoundPort))
-	before := t.accepted[i].Load()
+	before, refusedBefore := t.accepted[i].Load(), t.refused[i].Load()
 	t.setLocalErr(i, nil)
 
 	var ch net.Conn
@@ -148,6 +148,9 @@ func (t *Tunnel) checkForward(ctx context.Context, c *conn, i int, b BoundForwar
 		}
 		if lerr := t.getLocalErr(i); lerr != nil {
 			err = fmt.Errorf("%w (local target %s: %v)", err, b.Local, lerr)
+		}
+		if t.refused[i].Load() > refusedBefore {
+			err = fmt.Errorf("%w (the forward already carries %d connections, its limit)", err, MaxChannelsPerForward)
 		}
 		return fail(StepRead, err)
 	}

@@ -93,7 +93,10 @@ func (c *blackholeConn) Write(p []byte) (int, error) {
 func (c *blackholeConn) Close() error {
 	c.closeOnce.Do(func() { close(c.closed) })
 	if c.isCut() {
-		return nil // no FIN over a dead link
+		// No FIN over a dead link; but a read blocked in the real socket
+		// (a jump host that never speaks again) must end.
+		c.Conn.SetDeadline(time.Now())
+		return nil
 	}
 	return c.Conn.Close()
 }

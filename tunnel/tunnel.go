@@ -1,8 +1,9 @@
 // Package tunnel keeps a reverse SSH tunnel to a jump host: one remote
 // forward per configured entry, strict host keys, keepalives, reconnection
-// with backoff, and a self-check that proves the whole path. It knows
-// nothing of modems or PPP: it is handed a dial function (e.g. a net.Dialer
-// bound to the PPP link) and a Config.
+// with backoff, a bound on what the jump host may open, a move onto a new
+// link after a redial (Suspend, Resume), and a self-check that proves the
+// whole path. It knows nothing of modems or PPP: it is handed a dial
+// function (e.g. a net.Dialer bound to the PPP link) and a Config.
 package tunnel
 
 import (
@@ -12,6 +13,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"net/netip"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -24,8 +26,19 @@ import (
 // DialContext fits.
 type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
 
-// ErrClosed is returned by Start after Close.
+// ErrClosed is returned by Start, Suspend and Resume after Close.
 var ErrClosed = errors.New("tunnel: closed")
+
+// MaxChannelsPerForward is how many forwarded connections
+// (forwarded-tcpip channels) one forward carries at once. The jump host
+// opens a channel for every connection to its end of a forward, and each
+// costs this box goroutines, a connection to the local target and up to
+// 2 MB of SSH window: a broken or hostile jump host (or anyone who reaches
+// a publicly exposed forward) must not open them without bound. Further
+// ones are refused with SSH_OPEN_RESOURCE_SHORTAGE (RFC 4254 section 5.1)
+// and counted in Status.Channels. 16 is far more than the owner's ssh
+// sessions, copies and console need at once.
+const MaxChannelsPerForward = 16
 
 // State is where the tunnel is.
 type State int
@@ -40,6 +53,9 @@ const (
 	StateFailed
 	// StateClosed: Close was called or the Start context ended.
 	StateClosed
+	// StateSuspended: the link under the tunnel is gone (Suspend); the
+	// tunnel waits for Resume, sending nothing.
+	StateSuspended
 )
 
 func (s State) String() string {
@@ -52,6 +68,8 @@ func (s State) String() string {
 		return "failed"
 	case StateClosed:
 		return "closed"
+	case StateSuspended:
+		return "suspended"
 	}
 	return "state(" + strconv.Itoa(int(s)) + ")"
 }
@@ -87,12 +105,49 @@ type Status struct {
 	Reconnects int       // connections made again after a loss
 	LastError  error     // the latest failure, nil if none yet
 	Forwards   []BoundForward
+	// Channels counts each configured forward's forwarded connections,
+	// in the order of Config.Forwards.
+	Channels []ChannelStats
 	// WireSent and WireReceived count the SSH connections' bytes on the
 	// link, protocol overhead and keepalives included, over all connections.
 	WireSent, WireReceived int64
 	// ForwardedIn counts payload carried from the jump host to the local
 	// targets, ForwardedOut the other way.
 	ForwardedIn, ForwardedOut int64
+}
+
+// ChannelStats counts one forward's forwarded connections (the channels
+// the jump host opened for it) over the tunnel's life.
+type ChannelStats struct {
+	Forward Forward
+	// Open is how many are open now (at most MaxChannelsPerForward).
+	Open int
+	// Accepted counts the ones let through (the self-check's included).
+	Accepted int64
+	// Refused counts the ones refused because MaxChannelsPerForward were
+	// open (SSH_OPEN_RESOURCE_SHORTAGE).
+	Refused int64
+}
+
+// Path is the link a tunnel moves onto with Resume, after the link it ran
+// over dropped and was dialed again.
+type Path struct {
+	// Dial opens connections through the new link; the tunnel uses it from
+	// now on.
+	Dial DialFunc
+	// LocalIP is the new link's own address. The connection made through
+	// the old link is only tried again when it had this same address:
+	// whatever the jump host sends to any other never reaches this box.
+	LocalIP netip.Addr
+	// Rebind, when set, is given the old connection (as the old Dial
+	// returned it) before it is tried again, to make it leave through the
+	// new link. Linux needs it: SO_BINDTODEVICE holds the interface's
+	// index, and a new ppp0 has a new index under the old name, so a socket
+	// bound to the old one can send nothing and the kernel answers what
+	// the jump host sends to it with a reset. Nil: nothing to do (a socket
+	// bound to an address, as on FreeBSD, lives on once the address is
+	// back).
+	Rebind func(net.Conn) error
 }
 
 // Option adjusts a Tunnel.
@@ -104,6 +159,7 @@ type options struct {
 	onEvent                func(Event)
 	selfCheckHold          time.Duration
 	localDial              DialFunc
+	onChannels             func(forward, open int) // tests: a forward's open count changed
 }
 
 // WithBackoff sets the reconnect delay: it starts at min and doubles up to
@@ -112,10 +168,11 @@ func WithBackoff(min, max time.Duration) Option {
 	return func(o *options) { o.backoffMin, o.backoffMax = min, max }
 }
 
-// WithForwardRetry sets how long a refused forward is asked for again
-// before the connection attempt fails (default 60s: a jump host with
-// ClientAliveInterval 15 and ClientAliveCountMax 2 frees a dead session's
-// port within 45s).
+// WithForwardRetry sets how long Start, and the tunnel's own reconnects,
+// ask again for a refused forward before the connection attempt fails
+// (default DefaultForwardRetry). Resume asks until its context ends
+// instead. For a port 0 forward it is also how long the port it had before
+// is asked for before any other is taken.
 func WithForwardRetry(d time.Duration) Option {
 	return func(o *options) { o.forwardRetry = d }
 }
@@ -144,11 +201,23 @@ const (
 	phaseRunning         // supervise owns the connection
 )
 
+// errInterrupted ends a connection attempt that Suspend or Resume cut
+// short: the link it dials through is gone or replaced.
+var errInterrupted = errors.New("tunnel: interrupted by Suspend or Resume")
+
+// command is Suspend's or Resume's request to the supervising goroutine,
+// which answers on reply.
+type command struct {
+	resume bool
+	ctx    context.Context // bounds a resume
+	path   Path
+	reply  chan error
+}
+
 // Tunnel is a reverse SSH tunnel. Create it with New, bring it up with
 // Start, end it with Close.
 type Tunnel struct {
 	cfg    Config
-	dial   DialFunc
 	opt    options
 	log    *slog.Logger
 	signer ssh.Signer
@@ -156,13 +225,23 @@ type Tunnel struct {
 
 	wireSent, wireReceived atomic.Int64
 	forwardIn, forwardOut  atomic.Int64
-	accepted               []atomic.Int64 // per forward: connections the jump host sent us
-	localErrMu             sync.Mutex     // guards localErr
-	localErr               []error        // per forward: last failure to reach the local target
-	lastPortMu             sync.Mutex     // guards lastPort
-	lastPort               []int          // per forward: last bound port, asked for again after port 0
+	// Per forward: connections the jump host sent us and we let through,
+	// those open now, and those refused for the limit; full is set from
+	// the first refusal until a slot frees, so a flood logs once.
+	accepted   []atomic.Int64
+	open       []atomic.Int64
+	refused    []atomic.Int64
+	full       []atomic.Bool
+	localErrMu sync.Mutex // guards localErr
+	localErr   []error    // per forward: last failure to reach the local target
+	lastPortMu sync.Mutex // guards lastPort
+	lastPort   []int      // per forward: last bound port, asked for again after port 0
+
+	cmds  chan command // to the supervising goroutine
+	cmdMu sync.Mutex   // one command at a time
 
 	mu         sync.Mutex // guards the fields below
+	dial       DialFunc
 	phase      int
 	closed     bool
 	cur        *conn
@@ -172,10 +251,13 @@ type Tunnel struct {
 	lastErr    error
 	cancel     context.CancelFunc
 	done       chan struct{}
+	// pending is set while a command waits for the supervising goroutine,
+	// which then starts no connection attempt; abort cuts the attempt in
+	// progress short (nil when none).
+	pending bool
+	abort   func()
 }
 
-// New checks the config, reads the identity and known_hosts files, and
-// returns a tunnel that is not connected yet.
 // Open makes a tunnel and starts it: connected, every forward bound. On
 // error nothing is left running.
 func Open(ctx context.Context, cfg Config, dial DialFunc, opts ...Option) (*Tunnel, error) {
@@ -190,6 +272,8 @@ func Open(ctx context.Context, cfg Config, dial DialFunc, opts ...Option) (*Tunn
 	return t, nil
 }
 
+// New checks the config, reads the identity and known_hosts files, and
+// returns a tunnel that is not connected yet.
 func New(cfg Config, dial DialFunc, opts ...Option) (*Tunnel, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -201,14 +285,14 @@ func New(cfg Config, dial DialFunc, opts ...Option) (*Tunnel, error) {
 	o := options{
 		backoffMin:    time.Second,
 		backoffMax:    30 * time.Second,
-		forwardRetry:  60 * time.Second,
+		forwardRetry:  DefaultForwardRetry,
 		selfCheckHold: 2 * time.Second,
 	}
 	for _, opt := range opts {
 		opt(&o)
 	}
 	if o.localDial == nil {
-		d := &net.Dialer{Timeout: 10 * time.Second}
+		d := &net.Dialer{Timeout: localDialTimeout}
 		o.localDial = d.DialContext
 	}
 	if o.backoffMin <= 0 {
@@ -234,8 +318,12 @@ func New(cfg Config, dial DialFunc, opts ...Option) (*Tunnel, error) {
 		signer:   signer,
 		keys:     keys,
 		accepted: make([]atomic.Int64, n),
+		open:     make([]atomic.Int64, n),
+		refused:  make([]atomic.Int64, n),
+		full:     make([]atomic.Bool, n),
 		localErr: make([]error, n),
 		lastPort: make([]int, n),
+		cmds:     make(chan command),
 		since:    time.Now(),
 		done:     make(chan struct{}),
 	}, nil
@@ -260,7 +348,7 @@ func (t *Tunnel) Start(ctx context.Context) error {
 	t.phase, t.cancel = phaseStarting, cancel
 	t.mu.Unlock()
 
-	c, err := t.establish(runCtx)
+	c, err := t.establish(runCtx, t.opt.forwardRetry)
 
 	t.mu.Lock()
 	if t.closed {
@@ -313,6 +401,81 @@ func (t *Tunnel) Close() error {
 	return nil
 }
 
+// Suspend tells the tunnel that the link under it is gone and is being
+// dialed again. The tunnel stops its keepalives and reconnects (through a
+// link that is gone they can only fail, and a keepalive stuck in the dead
+// link's send queue would only hold up the probe Resume makes) but keeps
+// its connection and forwards for Resume: on the jump host they may still
+// be alive, holding the forwarded ports. Until Resume the tunnel sends
+// nothing; a connection the jump host ends meanwhile is let go.
+func (t *Tunnel) Suspend() error {
+	return t.command(command{})
+}
+
+// Resume moves the tunnel onto a new link and returns once every forward
+// is bound again (a self-check is the caller's to make), or with why not.
+//
+// When the new link has the address the connection had, the connection
+// is rebound (p.Rebind) and sent one keepalive with a deadline of
+// Config.Keepalive: if it answers, it is kept, with its forwards and the
+// forwarded connections it carries (an owner's ssh session survives the
+// drop), and no tcpip-forward is asked for again. Otherwise (another
+// address, no answer, or the jump host ended it) it is closed and the
+// tunnel connects through p.Dial; a forward the jump host refuses, because
+// its port is still held by the old connection's session until the jump
+// host's ClientAlive probes give up on it, is asked for again with backoff
+// until ctx ends. ctx bounds the whole move, not the tunnel's life.
+//
+// It works whether or not Suspend came first, and whether or not the
+// tunnel had already lost the connection by itself. When it fails, the
+// tunnel stays suspended: Resume again, or Close.
+func (t *Tunnel) Resume(ctx context.Context, p Path) error {
+	if p.Dial == nil {
+		return errors.New("tunnel: resume: no dial function")
+	}
+	return t.command(command{resume: true, ctx: ctx, path: p})
+}
+
+// command hands cmd to the supervising goroutine and waits for its answer.
+func (t *Tunnel) command(cmd command) error {
+	t.cmdMu.Lock()
+	defer t.cmdMu.Unlock()
+	t.mu.Lock()
+	switch {
+	case t.closed:
+		t.mu.Unlock()
+		return ErrClosed
+	case t.phase != phaseRunning:
+		t.mu.Unlock()
+		return errors.New("tunnel: not started")
+	}
+	// No new attempt starts from now on, and the one in progress (through
+	// the old link) ends, so the command does not wait behind it.
+	t.pending = true
+	if t.abort != nil {
+		t.abort()
+	}
+	t.mu.Unlock()
+	cmd.reply = make(chan error, 1)
+	select {
+	case t.cmds <- cmd:
+	case <-t.done:
+		return t.stoppedErr()
+	}
+	// The supervising goroutine answers every command it takes.
+	return <-cmd.reply
+}
+
+// stoppedErr is why the supervising goroutine has stopped.
+func (t *Tunnel) stoppedErr() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.state == StateFailed && t.lastErr != nil {
+		return t.lastErr
+	}
+	return ErrClosed
+}
+
 // Status returns a snapshot.
 func (t *Tunnel) Status() Status {
 	t.mu.Lock()
@@ -326,6 +489,14 @@ func (t *Tunnel) Status() Status {
 		s.Forwards = append([]BoundForward(nil), t.cur.bound...)
 	}
 	t.mu.Unlock()
+	for i, f := range t.cfg.Forwards {
+		s.Channels = append(s.Channels, ChannelStats{
+			Forward:  f,
+			Open:     int(t.open[i].Load()),
+			Accepted: t.accepted[i].Load(),
+			Refused:  t.refused[i].Load(),
+		})
+	}
 	s.WireSent = t.wireSent.Load()
 	s.WireReceived = t.wireReceived.Load()
 	s.ForwardedIn = t.forwardIn.Load()
@@ -340,6 +511,12 @@ func (t *Tunnel) Forwards() []BoundForward { return t.Status().Forwards }
 // loss.
 func (t *Tunnel) Reconnects() int { return t.Status().Reconnects }
 
+func (t *Tunnel) dialFunc() DialFunc {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.dial
+}
+
 func (t *Tunnel) up(c *conn) {
 	t.mu.Lock()
 	t.cur = c
@@ -350,6 +527,19 @@ func (t *Tunnel) up(c *conn) {
 		attrs = append(attrs, slog.String("forward", fmt.Sprintf("%s(port %d) -> %s", b.Remote, b.BoundPort, b.Local)))
 	}
 	t.log.Info("tunnel: up", attrs...)
+}
+
+// drop closes c, which is no longer the tunnel's.
+func (t *Tunnel) drop(c *conn) {
+	if c == nil {
+		return
+	}
+	c.close()
+	t.mu.Lock()
+	if t.cur == c {
+		t.cur = nil
+	}
+	t.mu.Unlock()
 }
 
 // setState records a state change and tells the caller.
@@ -370,50 +560,255 @@ func (t *Tunnel) setState(s State, err error) {
 	}
 }
 
-// supervise watches the connection and makes it again after a loss, for
-// as long as ctx lives.
+// supervise owns the connection once Start has made it, until ctx ends:
+// it holds it (keepalives), makes it again after a loss, and carries out
+// Suspend and Resume. No other goroutine replaces or closes it.
 func (t *Tunnel) supervise(ctx context.Context, c *conn) {
 	defer close(t.done)
-	for {
-		err := c.wait(ctx)
-		c.close()
-		t.mu.Lock()
-		t.cur = nil
-		t.mu.Unlock()
-		if ctx.Err() != nil {
+	suspended := false
+	attempt := 0 // reconnects tried since the last loss
+	stop := func(s State, err error) {
+		t.drop(c)
+		if s == StateFailed {
+			t.log.Error("tunnel: giving up", "err", err)
+		} else {
 			t.log.Info("tunnel: closed")
-			t.setState(StateClosed, nil)
-			return
 		}
-		t.log.Warn("tunnel: connection lost", "err", err)
-		t.setState(StateDown, err)
+		t.setState(s, err)
+	}
+	for {
+		var cmd command
+		switch {
+		case c != nil && !suspended:
+			var got bool
+			var err error
+			cmd, got, err = c.hold(ctx, t.cmds)
+			if !got {
+				t.drop(c)
+				c = nil
+				if ctx.Err() != nil {
+					stop(StateClosed, nil)
+					return
+				}
+				t.log.Warn("tunnel: connection lost", "err", err)
+				t.setState(StateDown, err)
+				attempt = 0
+				continue
+			}
+		case suspended:
+			var gone <-chan struct{}
+			if c != nil {
+				gone = c.gone
+			}
+			select {
+			case <-ctx.Done():
+				stop(StateClosed, nil)
+				return
+			case <-gone:
+				t.log.Info("tunnel: the jump host ended the connection during the suspension", "err", c.goneErr)
+				t.drop(c)
+				c = nil
+				continue
+			case cmd = <-t.cmds:
+			}
+		default:
+			attempt++
+			timer := time.NewTimer(t.backoff(attempt))
+			got := false
+			select {
+			case <-ctx.Done():
+				timer.Stop()
+				stop(StateClosed, nil)
+				return
+			case cmd = <-t.cmds:
+				got = true
+			case <-timer.C:
+			}
+			timer.Stop()
+			if !got {
+				nc, err := t.reconnect(ctx)
+				switch {
+				case err == nil:
+					c, attempt = nc, 0
+				case ctx.Err() != nil:
+					stop(StateClosed, nil)
+					return
+				case errors.Is(err, errInterrupted):
+					// A command waits: the next round takes it.
+				case IsHostKeyError(err):
+					stop(StateFailed, err)
+					return
+				default:
+					t.log.Warn("tunnel: reconnect failed", "attempt", attempt, "err", err)
+					t.setState(StateDown, err)
+				}
+				continue
+			}
+		}
 
-		for attempt := 1; ; attempt++ {
-			if !sleepCtx(ctx, t.backoff(attempt)) {
-				t.setState(StateClosed, nil)
-				return
+		t.mu.Lock()
+		t.pending = false
+		t.mu.Unlock()
+		if !cmd.resume {
+			if !suspended {
+				suspended = true
+				t.log.Info("tunnel: suspended while the link is dialed again")
+				t.setState(StateSuspended, nil)
 			}
-			c, err = t.establish(ctx)
-			if err == nil {
-				t.mu.Lock()
-				t.reconnects++
-				t.mu.Unlock()
-				t.up(c)
-				break
-			}
-			if ctx.Err() != nil {
-				t.setState(StateClosed, nil)
-				return
-			}
-			if IsHostKeyError(err) {
-				t.log.Error("tunnel: giving up", "err", err)
-				t.setState(StateFailed, err)
-				return
-			}
-			t.log.Warn("tunnel: reconnect failed", "attempt", attempt, "err", err)
-			t.setState(StateDown, err)
+			cmd.reply <- nil
+			continue
+		}
+		nc, err := t.resume(ctx, cmd, c)
+		c = nc
+		cmd.reply <- err
+		switch {
+		case err == nil:
+			suspended, attempt = false, 0
+		case ctx.Err() != nil:
+			stop(StateClosed, nil)
+			return
+		case IsHostKeyError(err):
+			stop(StateFailed, err)
+			return
+		default:
+			t.log.Warn("tunnel: resume failed; suspended", "err", err)
+			suspended = true
+			t.setState(StateSuspended, err)
 		}
 	}
+}
+
+// reconnect makes the connection again after a loss, through the current
+// dial function.
+func (t *Tunnel) reconnect(ctx context.Context) (*conn, error) {
+	actx, done, ok := t.attemptCtx(ctx, nil)
+	if !ok {
+		return nil, errInterrupted
+	}
+	defer done()
+	c, err := t.establish(actx, t.opt.forwardRetry)
+	if err != nil {
+		if ctx.Err() == nil && errors.Is(context.Cause(actx), errInterrupted) {
+			return nil, fmt.Errorf("%w: %v", errInterrupted, err)
+		}
+		return nil, err
+	}
+	t.mu.Lock()
+	t.reconnects++
+	t.mu.Unlock()
+	t.up(c)
+	return c, nil
+}
+
+// resume carries out Resume: it returns the connection the tunnel goes on
+// with (old, kept, or a new one), or nil and why there is none; old is
+// closed when it is not kept.
+func (t *Tunnel) resume(ctx context.Context, cmd command, old *conn) (*conn, error) {
+	rctx, done, ok := t.attemptCtx(cmd.ctx, ctx)
+	if !ok {
+		// Cannot happen: commands take turns (cmdMu), and this one's
+		// pending was cleared when it was taken.
+		t.drop(old)
+		return nil, errInterrupted
+	}
+	defer done()
+	t.mu.Lock()
+	t.dial = cmd.path.Dial
+	t.mu.Unlock()
+	if old != nil {
+		start := time.Now()
+		err := t.keep(rctx, old, cmd.path)
+		if err == nil {
+			t.log.Info("tunnel: connection kept across the redial: it answered through the new link",
+				"local", old.local, "took", time.Since(start).Round(time.Millisecond))
+			t.up(old)
+			return old, nil
+		}
+		t.log.Info("tunnel: connection made through the old link let go; connecting again", "why", err)
+		t.drop(old)
+	}
+	var last error
+	for try := 1; ; try++ {
+		c, err := t.establish(rctx, 0)
+		if err == nil {
+			t.mu.Lock()
+			t.reconnects++
+			t.mu.Unlock()
+			t.up(c)
+			return c, nil
+		}
+		if IsHostKeyError(err) {
+			return nil, err
+		}
+		last = err
+		if rctx.Err() != nil {
+			break
+		}
+		t.log.Warn("tunnel: connecting through the new link failed", "try", try, "err", err)
+		t.setState(StateDown, err)
+		if !sleepCtx(rctx, t.backoff(try)) {
+			break
+		}
+	}
+	cause := context.Cause(rctx)
+	switch {
+	case last == nil:
+		return nil, fmt.Errorf("tunnel: resume: %w", cause)
+	case !errors.Is(last, cause):
+		// The last try failed for its own reason, then time ran out.
+		return nil, fmt.Errorf("tunnel: resume: %w (last try: %v)", cause, last)
+	}
+	// It says what was being waited for (e.g. a refused forward) and why
+	// the wait ended.
+	return nil, last
+}
+
+// keep sends old, made through the old link, one keepalive through the
+// new one, and says why it cannot be kept (nil: it answered).
+func (t *Tunnel) keep(ctx context.Context, old *conn, p Path) error {
+	select {
+	case <-old.gone:
+		return fmt.Errorf("the jump host ended it: %v", old.goneErr)
+	default:
+	}
+	if !old.local.IsValid() || old.local != p.LocalIP.Unmap() {
+		// Nothing the jump host sends to the old address reaches this box.
+		return fmt.Errorf("the new link has another address (%v, it had %v)", p.LocalIP, old.local)
+	}
+	if p.Rebind != nil {
+		if err := p.Rebind(old.raw); err != nil {
+			return fmt.Errorf("rebind to the new link: %w", err)
+		}
+	}
+	if err := old.probe(ctx, t.cfg.Keepalive); err != nil {
+		return fmt.Errorf("no answer to a keepalive within %v: %w", t.cfg.Keepalive, err)
+	}
+	return nil
+}
+
+// attemptCtx is the context of one connection attempt: it ends with
+// parent or with also (when set), or when a command comes, which must not
+// wait behind an attempt through a link that is gone. ok is false when a
+// command is already waiting.
+func (t *Tunnel) attemptCtx(parent, also context.Context) (ctx context.Context, done func(), ok bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.pending {
+		return nil, nil, false
+	}
+	ctx, cancel := context.WithCancelCause(parent)
+	stop := func() bool { return false }
+	if also != nil {
+		stop = context.AfterFunc(also, func() { cancel(context.Cause(also)) })
+	}
+	t.abort = func() { cancel(errInterrupted) }
+	return ctx, func() {
+		stop()
+		t.mu.Lock()
+		t.abort = nil
+		t.mu.Unlock()
+		cancel(nil)
+	}, true
 }
 
 // backoff is the delay before reconnect attempt n (from 1): doubling from
@@ -446,6 +841,43 @@ func (t *Tunnel) current() *conn {
 		return nil
 	}
 	return t.cur
+}
+
+// admit takes one of forward i's slots, if one is free.
+func (t *Tunnel) admit(i int) bool {
+	for {
+		n := t.open[i].Load()
+		if n >= MaxChannelsPerForward {
+			return false
+		}
+		if t.open[i].CompareAndSwap(n, n+1) {
+			t.channelsChanged(i, int(n+1))
+			return true
+		}
+	}
+}
+
+// release frees one of forward i's slots.
+func (t *Tunnel) release(i int) {
+	n := t.open[i].Add(-1)
+	t.full[i].Store(false)
+	t.channelsChanged(i, int(n))
+}
+
+// refuse counts a channel refused for forward i's limit; the first of a
+// run is logged.
+func (t *Tunnel) refuse(i int, key string) {
+	n := t.refused[i].Add(1)
+	if t.full[i].CompareAndSwap(false, true) {
+		t.log.Warn("tunnel: forward full; refusing the jump host's further connections",
+			"forward", key, "limit", MaxChannelsPerForward, "refused_total", n)
+	}
+}
+
+func (t *Tunnel) channelsChanged(i, open int) {
+	if fn := t.opt.onChannels; fn != nil {
+		fn(i, open)
+	}
 }
 
 func (t *Tunnel) setLocalErr(i int, err error) {

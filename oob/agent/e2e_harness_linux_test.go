@@ -115,6 +115,12 @@ type setup struct {
 	beforeStart    func(w *world) // runs before oobd starts
 	counterStart   int            // initial value of fakeppp's run counter
 	commandTimeout time.Duration  // modem.command_timeout (default 2s)
+	keepalive      time.Duration  // tunnel.keepalive (default 1s)
+	clientAlive    time.Duration  // the jump host's ClientAliveInterval, with CountMax 2 (default 2s)
+	// linkAddrs makes each dialer run take its address from a file the
+	// test writes (setLinkAddr; first 10.64.0.2), as a carrier may give
+	// a redialed link another address.
+	linkAddrs bool
 }
 
 // world is one test's topology, servers, config and running agent.
@@ -134,6 +140,7 @@ type world struct {
 	sshCfg    string // the owner's ssh_config
 	script    string // the dialer wrapper script, when setup.dialerScript
 	health    string // health.listen, when setup.health
+	addrFile  string // the next dialer run's address, with setup.linkAddrs
 	agent     *agentProc
 	agents    []*agentProc // every oobd run, for the secret check
 }
@@ -165,6 +172,12 @@ func newWorld(t *testing.T, s setup) *world {
 	if s.commandTimeout == 0 {
 		s.commandTimeout = 2 * time.Second
 	}
+	if s.keepalive == 0 {
+		s.keepalive = time.Second
+	}
+	if s.clientAlive == 0 {
+		s.clientAlive = 2 * time.Second
+	}
 	w := &world{t: t, s: s, dir: t.TempDir()}
 	w.tp = netnstest.New(t)
 
@@ -183,7 +196,7 @@ func newWorld(t *testing.T, s setup) *world {
 			{Options: fmt.Sprintf(`restrict,port-forwarding,permitlisten="%s",permitopen="%s"`, fwd, fwd), Key: agentPub},
 			{Options: fmt.Sprintf(`restrict,port-forwarding,permitopen="%s"`, fwd), Key: ownerPub},
 		},
-		ClientAliveInterval: 2 * time.Second, ClientAliveCountMax: 2,
+		ClientAliveInterval: s.clientAlive, ClientAliveCountMax: 2,
 	})
 	w.box = sshdtest.Start(t, sshdtest.Options{
 		Netns: w.tp.Agent, Port: boxPort,
@@ -236,6 +249,15 @@ func newWorld(t *testing.T, s setup) *world {
 	secretPath := sshdtest.WriteFile(t, w.dir, "secret", e2eSecret+"\n")
 	tokenPath := sshdtest.WriteFile(t, w.dir, "pushover.token", e2eToken+"\n")
 	up := []string{bins.fakeppp, "-jump-netns", w.tp.JumpNetnsPath(), "-counter", w.counter}
+	if s.linkAddrs {
+		// A wrapper execs fakeppp (the same process, as the link knows
+		// its dialer) with the address the test set last.
+		w.addrFile = sshdtest.WriteFile(t, w.dir, "link_addr", "10.64.0.2")
+		wrapper := sshdtest.WriteFile(t, w.dir, "fakeppp-addr.sh", "#!/bin/sh\n",
+			"exec "+strconv.Quote(bins.fakeppp)+` -local "$(cat `+strconv.Quote(w.addrFile)+`)" "$@"`+"\n")
+		must(t, os.Chmod(wrapper, 0o700))
+		up[0] = wrapper
+	}
 	up = append(up, s.fakeppp...)
 	if s.dialerScript {
 		// A wrapper as owners write them: the dialer is its child, not
@@ -279,7 +301,7 @@ tunnel:
   user: %s
   identity_file: %s
   known_hosts: %s
-  keepalive: 1s
+  keepalive: %s
   forwards:
     - remote: %s
       local: 127.0.0.1:%d
@@ -290,7 +312,7 @@ notify:
     api_url: %s
 `, w.stateDir, w.simulator.Path(), dataPort, s.commandTimeout, s.schedule, e2eOwner, secretPath,
 		yamlList(up), dns, s.attempts, s.duration,
-		net.JoinHostPort(jumpHost, "22"), w.jump.User, agentKey, khPath,
+		net.JoinHostPort(jumpHost, "22"), w.jump.User, agentKey, khPath, s.keepalive,
 		fwd, boxPort, tokenPath, e2eUserKey, w.push.URL())
 	if s.health {
 		l, err := netnstest.Listen(w.tp.Agent, "tcp", "127.0.0.1:0")
@@ -476,6 +498,96 @@ func (w *world) assertOwnerGetsIn(d time.Duration, port int) {
 		}
 	}
 	w.t.Fatalf("ssh -J to the box through the tunnel: %v: %q", err, out)
+}
+
+// setLinkAddr sets the address the next dialer run's link gets
+// (setup.linkAddrs).
+func (w *world) setLinkAddr(addr string) {
+	w.t.Helper()
+	if w.addrFile == "" {
+		w.t.Fatal("setLinkAddr needs setup.linkAddrs")
+	}
+	must(w.t, os.WriteFile(w.addrFile, []byte(addr), 0o600))
+}
+
+// agentLogins counts the agent's logins at the jump host from addr (the
+// owner's come from the jump host itself).
+func (w *world) agentLogins(addr string) int {
+	return strings.Count(w.jump.LogTail(400), "Accepted publickey for "+w.jump.User+" from "+addr+" ")
+}
+
+// ownerSession is an owner's ssh -J session to the box, held open through
+// the tunnel: the box answers each line it is sent with "got LINE".
+type ownerSession struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	in     io.WriteCloser
+	lines  chan string // what the box printed, line by line
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// ownerSession opens a session and waits for the box's "ready".
+func (w *world) ownerSession(d time.Duration, port int) *ownerSession {
+	w.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	c := exec.CommandContext(ctx, "ip", "netns", "exec", w.tp.Jump,
+		"ssh", "-F", w.sshCfg, "-J", w.jump.User+"@"+netnstest.JumpIP.String(),
+		"-p", strconv.Itoa(port), w.box.User+"@localhost",
+		`echo ready; while read -r line; do echo "got $line"; done`)
+	in, err := c.StdinPipe()
+	must(w.t, err)
+	out, err := c.StdoutPipe()
+	must(w.t, err)
+	var stderr bytes.Buffer
+	c.Stderr = &stderr
+	must(w.t, c.Start())
+	s := &ownerSession{t: w.t, cmd: c, in: in, lines: make(chan string, 16), cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			s.lines <- sc.Text()
+		}
+		close(s.lines)
+		c.Wait()
+	}()
+	w.t.Cleanup(s.close)
+	if got := s.next(d); got != "ready" {
+		w.t.Fatalf("owner's session through the tunnel: %q (ssh: %s)", got, stderr.String())
+	}
+	return s
+}
+
+// next is the box's next line ("" when the session ended or d passed).
+func (s *ownerSession) next(d time.Duration) string {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case l := <-s.lines:
+		return l
+	case <-timer.C:
+		return ""
+	}
+}
+
+// echo sends a line and returns the box's answer.
+func (s *ownerSession) echo(d time.Duration, line string) string {
+	if _, err := io.WriteString(s.in, line+"\n"); err != nil {
+		return "write: " + err.Error()
+	}
+	return s.next(d)
+}
+
+func (s *ownerSession) close() {
+	s.in.Close()
+	select {
+	case <-s.done:
+	case <-time.After(10 * time.Second):
+		s.cancel()
+		<-s.done
+	}
+	s.cancel()
 }
 
 // ctl runs an operator command (`oobd up`/`down`) against the running

@@ -514,3 +514,92 @@ func TestE2EPrometheusScrapes(t *testing.T) {
 		t.Errorf("the drill check: %v", got[0].Value)
 	}
 }
+
+// TestE2ERedialKeepsTheTunnel: the carrier hangs up and the redial gets
+// the same address: the tunnel's connection, rebound to the new ppp0,
+// answers and is kept, with its forward; the owner's session through it
+// carries on, the jump host sees no second login, and no second "link
+// up" is pushed.
+func TestE2ERedialKeepsTheTunnel(t *testing.T) {
+	t.Parallel()
+	// The example's ClientAlive (15s x 2), and no keepalive of the
+	// tunnel's due before the drop (1m): nothing of the jump host's is in
+	// flight when the link goes, which could meet the new ppp0 before the
+	// rebind and be reset (the tunnel's redial tests show both outcomes).
+	w := newWorld(t, setup{duration: 5 * time.Minute, keepalive: time.Minute, clientAlive: 15 * time.Second})
+	w.upAndIn(e2eSecret)
+	sess := w.ownerSession(60*time.Second, remotePort)
+	first := w.waitDialer(5 * time.Second)
+	hungUp := time.Now()
+	must(t, syscall.Kill(first, syscall.SIGUSR1)) // fakeppp: "Modem hangup"
+	if !w.agent.log.wait(ctxFor(t, 2*time.Minute), "link redialed", 1) {
+		t.Fatal("the link was not redialed")
+	}
+	t.Logf("the tunnel answered the self-check %v after the hang-up (same address)", time.Since(hungUp).Round(time.Millisecond))
+	if n := w.agent.log.count("connection kept across the redial"); n != 1 {
+		t.Errorf("the tunnel did not keep its connection (%d):\n%s", n, w.agent.log.String())
+	}
+	if got := sess.echo(30*time.Second, "after the redial"); got != "got after the redial" {
+		t.Errorf("owner's session after the redial: %q", got)
+	}
+	if n := w.agentLogins("10.64.0.2"); n != 1 {
+		t.Errorf("the agent logged in %d times at the jump host, want 1", n)
+	}
+	st, err := w.status()
+	must(t, err)
+	if !st.Session.Active || st.Session.LocalIP != "10.64.0.2" || st.Session.Reconnects != 0 ||
+		len(st.Session.Forwards) != 1 || st.Session.Forwards[0].BoundPort != remotePort {
+		t.Errorf("status after the redial: %+v", st.Session)
+	}
+	if n := w.push.count("link up"); n != 1 {
+		t.Errorf("%d link up pushes, want 1: %v", n, w.push.all())
+	}
+	if runs := readCounter(t, w.counter); runs != 2 {
+		t.Errorf("dialer ran %d times, want 2", runs)
+	}
+	w.down(1)
+	w.assertClean()
+}
+
+// TestE2ERedialOtherAddress: the redial gets another address: the
+// tunnel lets the old connection go and connects again from the new
+// address; the jump host refuses the forward while the dead session holds
+// its port ("Address already in use"), until its ClientAlive probes give
+// up; then the forward is bound again on the same port and the owner gets
+// in.
+func TestE2ERedialOtherAddress(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, setup{duration: 5 * time.Minute, linkAddrs: true})
+	w.upAndIn(e2eSecret)
+	first := w.waitDialer(5 * time.Second)
+	w.setLinkAddr("10.64.0.3")
+	hungUp := time.Now()
+	must(t, syscall.Kill(first, syscall.SIGUSR1))
+	if !w.agent.log.wait(ctxFor(t, 2*time.Minute), "link redialed", 1) {
+		t.Fatal("the link was not redialed")
+	}
+	t.Logf("the tunnel answered the self-check %v after the hang-up (another address, ClientAlive 2s x 2)", time.Since(hungUp).Round(time.Millisecond))
+	for _, want := range []string{"the new link has another address", "forward refused, retrying"} {
+		if w.agent.log.count(want) == 0 {
+			t.Errorf("the agent did not log %q", want)
+		}
+	}
+	jlog := w.jump.LogTail(400)
+	for _, want := range []string{"Address already in use", "Timeout, client not responding", "Connection from 10.64.0.3 "} {
+		if !strings.Contains(jlog, want) {
+			t.Errorf("the jump host did not log %q", want)
+		}
+	}
+	w.assertOwnerGetsIn(30*time.Second, remotePort)
+	st, err := w.status()
+	must(t, err)
+	if !st.Session.Active || st.Session.LocalIP != "10.64.0.3" || st.Session.Reconnects != 1 ||
+		len(st.Session.Forwards) != 1 || st.Session.Forwards[0].BoundPort != remotePort {
+		t.Errorf("status after the redial: %+v", st.Session)
+	}
+	if n := w.push.count("link up"); n != 1 {
+		t.Errorf("%d link up pushes, want 1: %v", n, w.push.all())
+	}
+	w.down(1)
+	w.assertClean()
+}

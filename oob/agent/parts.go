@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/oobd/oobd/oob/console"
@@ -24,11 +25,29 @@ func (p pppLink) Up(ctx context.Context) (session.Path, error) {
 	if err != nil {
 		return nil, err // not a typed nil in the interface
 	}
-	return path, nil
+	return pppPath{path}, nil
 }
 
+// pppPath is the link's path, which can also take over the tunnel's
+// connection from the link that dropped before it (session.Rebinder): a
+// redial that gets the old address back keeps the tunnel's connection,
+// its forwards and the owner's sessions through them, if the connection
+// leaves through the new interface. On Linux that takes binding its
+// socket again (rebindToInterface); the link's own Path may take this
+// over, and pppPath then goes.
+type pppPath struct{ *link.Path }
+
+func (p pppPath) Rebind(c net.Conn) error { return rebindToInterface(c, p.Interface()) }
+
+// The session holds the real parts through its own interfaces.
+var (
+	_ session.Rebinder = pppPath{}
+	_ session.Tunnel   = (*tunnel.Tunnel)(nil)
+)
+
 // openTunnel connects to the jump host through dial and binds every
-// forward (session.TunnelOpener).
+// forward (session.TunnelOpener). The session keeps it across redials
+// (Suspend, Resume).
 func (a *Agent) openTunnel(ctx context.Context, dial session.DialFunc) (session.Tunnel, error) {
 	t, err := tunnel.Open(ctx, a.cfg.TunnelConfig(a.log), tunnel.DialFunc(dial))
 	if err != nil {

@@ -21,9 +21,13 @@ type tun struct{}
 func (tun) Forwards() []tunnel.BoundForward {
 	return []tunnel.BoundForward{{Forward: tunnel.Forward{Remote: "localhost:31337", Local: "localhost:22"}, BoundPort: 31337}}
 }
-func (tun) SelfCheck(context.Context) ([]tunnel.CheckResult, error) { return nil, nil }
-func (tun) Reconnects() int                                         { return 0 }
-func (tun) Close() error                                            { return nil }
+func (t tun) SelfCheck(context.Context) ([]tunnel.CheckResult, error) {
+	return []tunnel.CheckResult{{Forward: t.Forwards()[0]}}, nil
+}
+func (tun) Suspend() error                            { return nil }
+func (tun) Resume(context.Context, tunnel.Path) error { return nil }
+func (tun) Reconnects() int                           { return 0 }
+func (tun) Close() error                              { return nil }
 
 type quiet struct{}
 

@@ -91,9 +91,13 @@ type events struct{ journal[string] }
 
 func (e *events) add(format string, args ...any) { e.journal.add(fmt.Sprintf(format, args...)) }
 
+// linkIP is a fake link's address, unless the test gives it another.
+var linkIP = netip.MustParseAddr("10.64.0.2")
+
 type fakePath struct {
 	ev   *events
 	n    int
+	ip   netip.Addr
 	done chan struct{}
 	err  error // set before done is closed
 	rx   atomic.Uint64
@@ -101,9 +105,18 @@ type fakePath struct {
 }
 
 func (p *fakePath) Interface() string   { return "ppp0" }
-func (p *fakePath) LocalIP() netip.Addr { return netip.AddrFrom4([4]byte{10, 64, 0, 2}) }
+func (p *fakePath) LocalIP() netip.Addr { return p.ip }
+
+// DialContext dials nothing; its error names the link, so that a tunnel
+// given it can tell which link it was.
 func (p *fakePath) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
-	return nil, errors.New("fake path does not dial")
+	return nil, fmt.Errorf("link %d", p.n)
+}
+
+// Rebind makes the fake path a Rebinder, as the agent's is on Linux.
+func (p *fakePath) Rebind(c net.Conn) error {
+	p.ev.add("rebound to link %d", p.n)
+	return nil
 }
 func (p *fakePath) Done() <-chan struct{}  { return p.done }
 func (p *fakePath) Err() error             { return p.err }
@@ -127,7 +140,10 @@ type fakeLink struct {
 	fail int
 	// gate, when set, holds every dial until it is closed or the dial's
 	// context ends.
-	gate  chan struct{}
+	gate chan struct{}
+	// ips are the addresses of the links in turn (the last repeats);
+	// none: linkIP.
+	ips   []netip.Addr
 	ups   int
 	ctxs  []context.Context // each dial's
 	paths []*fakePath
@@ -158,8 +174,11 @@ func (l *fakeLink) Up(ctx context.Context) (Path, error) {
 		l.ev.add("link failed %d", n)
 		return nil, errors.New("PPP x3: no IP")
 	}
-	p := &fakePath{ev: l.ev, n: n, done: make(chan struct{})}
+	p := &fakePath{ev: l.ev, n: n, ip: linkIP, done: make(chan struct{})}
 	l.mu.Lock()
+	if len(l.ips) > 0 {
+		p.ip = l.ips[min(n, len(l.ips))-1]
+	}
 	l.paths = append(l.paths, p)
 	l.mu.Unlock()
 	l.ev.add("link up %d", n)
@@ -185,23 +204,87 @@ func (l *fakeLink) path(i int) *fakePath {
 	return l.paths[i]
 }
 
+// fakeForward is the fake tunnel's one forward.
+var fakeForward = tunnel.Forward{Remote: "localhost:0", Local: "localhost:22"}
+
 type fakeTunnel struct {
 	ev        *events
 	checkFail bool
+
+	mu sync.Mutex // guards the fields below
+	// ports are the ports the jump host binds, in turn: the first at the
+	// open, the next at each Resume (the last repeats); none: 40022.
+	ports      []int
+	resumes    int
+	resumeCtxs []context.Context
+	// resume, when set, is what Resume returns, after it is logged; it
+	// may wait on ctx.
+	resume func(ctx context.Context) error
+}
+
+func (t *fakeTunnel) set(f func(t *fakeTunnel)) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	f(t)
 }
 
 func (t *fakeTunnel) Forwards() []tunnel.BoundForward {
-	return []tunnel.BoundForward{{Forward: tunnel.Forward{Remote: "localhost:0", Local: "localhost:22"}, BoundPort: 40022}}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	port := 40022
+	if len(t.ports) > 0 {
+		port = t.ports[min(t.resumes, len(t.ports)-1)]
+	}
+	return []tunnel.BoundForward{{Forward: fakeForward, BoundPort: port}}
 }
 func (t *fakeTunnel) SelfCheck(ctx context.Context) ([]tunnel.CheckResult, error) {
 	if t.checkFail {
 		t.ev.add("self-check failed")
 		return nil, errors.New("no SSH banner through the forward")
 	}
+	f := t.Forwards()[0]
 	t.ev.add("self-check passed")
-	return nil, nil
+	return []tunnel.CheckResult{{Forward: f, Banner: "SSH-2.0-OpenSSH_9.2"}}, nil
 }
 func (t *fakeTunnel) Reconnects() int { return 2 }
+func (t *fakeTunnel) Suspend() error {
+	t.ev.add("tunnel suspended")
+	return nil
+}
+
+// Resume logs the link it was given (by its dial function's error) and
+// its address, and rebinds through the path when it can.
+func (t *fakeTunnel) Resume(ctx context.Context, p tunnel.Path) error {
+	_, via := p.Dial(ctx, "tcp", "jump.example.net:22")
+	t.ev.add("tunnel resumed on %v at %v", via, p.LocalIP)
+	if p.Rebind != nil {
+		p.Rebind(nil)
+	}
+	t.mu.Lock()
+	t.resumeCtxs = append(t.resumeCtxs, ctx)
+	resume := t.resume
+	t.mu.Unlock()
+	var err error
+	if resume != nil {
+		err = resume(ctx)
+	}
+	if err != nil {
+		t.ev.add("tunnel not resumed: %v", err)
+		return err
+	}
+	t.mu.Lock()
+	t.resumes++
+	t.mu.Unlock()
+	return nil
+}
+
+// resumeCtx is the context the n-th Resume was given.
+func (t *fakeTunnel) resumeCtx(n int) context.Context {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.resumeCtxs[n-1]
+}
+
 func (t *fakeTunnel) Close() error {
 	t.ev.add("tunnel closed")
 	return nil

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/oobd/oobd/internal/clock"
+	"github.com/oobd/oobd/tunnel"
 )
 
 // ladder is one session's way up (modem hand-over, link, tunnel,
@@ -106,9 +107,11 @@ func (l *ladder) handOver() error {
 	return nil
 }
 
-// bringUp dials within dialCtx, proves the path, opens the tunnel (for
-// the session's life, not the dial's) and checks it end to end. What it
-// brought up stays up when a later step fails: tearDown takes it down.
+// bringUp dials within dialCtx, proves the path, and opens the tunnel
+// (for the session's life, not the dial's) or, after a redial, resumes
+// the open one on the new link (within dialCtx); then it checks the
+// tunnel end to end. What it brought up stays up when a later step fails:
+// tearDown takes it down.
 func (l *ladder) bringUp(dialCtx context.Context) error {
 	l.record(l.s.update(func(rep *Report) { rep.State = StateDialing }))
 	var p Path
@@ -126,15 +129,23 @@ func (l *ladder) bringUp(dialCtx context.Context) error {
 	l.record(l.s.update(func(rep *Report) {
 		rep.Interface, rep.LocalIP, rep.State = p.Interface(), addrString(p.LocalIP()), StateTunnel
 	}))
-	var t Tunnel
-	if err := l.step("tunnel", func() (err error) { t, err = l.open(l.s.ctx, p.DialContext); return err }); err != nil {
+	if l.tun == nil {
+		var t Tunnel
+		if err := l.step("tunnel", func() (err error) { t, err = l.open(l.s.ctx, p.DialContext); return err }); err != nil {
+			return err
+		}
+		l.tun = t
+	} else if err := l.step("tunnel", func() error { return l.tun.Resume(dialCtx, tunnelPath(p)) }); err != nil {
 		return err
 	}
-	l.tun = t
-	if err := l.step("self-check", func() error { _, err := t.SelfCheck(l.s.ctx); return err }); err != nil {
+	var res []tunnel.CheckResult
+	if err := l.step("self-check", func() (err error) { res, err = l.tun.SelfCheck(dialCtx); return err }); err != nil {
 		return err
 	}
-	l.s.update(func(rep *Report) { rep.Forwards = t.Forwards() })
+	// The ports that answered are the ones to announce: after a redial
+	// they may differ from the first (a port 0 forward whose old port the
+	// jump host still held).
+	l.s.update(func(rep *Report) { rep.Forwards = answered(res) })
 	return nil
 }
 
@@ -152,6 +163,33 @@ func (l *ladder) step(name string, do func() error) error {
 		return &stepError{name, err}
 	}
 	return nil
+}
+
+// answered are the forwards a self-check proved.
+func answered(res []tunnel.CheckResult) []tunnel.BoundForward {
+	out := make([]tunnel.BoundForward, 0, len(res))
+	for _, r := range res {
+		out = append(out, r.Forward)
+	}
+	return out
+}
+
+// boundPorts are the forwards' ports on the jump host, for the log.
+func boundPorts(fs []tunnel.BoundForward) []int {
+	out := make([]int, 0, len(fs))
+	for _, f := range fs {
+		out = append(out, f.BoundPort)
+	}
+	return out
+}
+
+// tunnelPath is what the tunnel needs of a redialed link to resume on it.
+func tunnelPath(p Path) tunnel.Path {
+	tp := tunnel.Path{Dial: tunnel.DialFunc(p.DialContext), LocalIP: p.LocalIP()}
+	if r, ok := p.(Rebinder); ok {
+		tp.Rebind = r.Rebind
+	}
+	return tp
 }
 
 // hold keeps the session up until its end, a request to end it, the data
@@ -211,11 +249,18 @@ func (l *ladder) checkBudget() (used uint64, over bool) {
 }
 
 // redial replaces a link that dropped by itself, within the time the
-// session has left. When it cannot, it says why the session ends.
+// session has left, and moves the tunnel onto it. When it cannot, it says
+// why the session ends.
 func (l *ladder) redial() (reason string, ok bool) {
 	dropped := l.path.Err()
 	l.log.Warn("link dropped; redialing", "err", dropped)
-	l.takeDownLink()
+	// The tunnel stays open: its connection may still be alive on the
+	// jump host, holding the forwarded ports, and carry on over the new
+	// link (Resume, in bringUp). Until then it sends nothing.
+	if err := l.tun.Suspend(); err != nil {
+		l.log.Warn("tunnel not suspended", "err", err)
+	}
+	l.takeDownPath()
 	l.s.update(func(rep *Report) { rep.Redials++ })
 	dialCtx, cancel := clock.WithDeadline(l.s.ctx, l.clock, l.s.until())
 	err := l.bringUp(dialCtx)
@@ -227,22 +272,33 @@ func (l *ladder) redial() (reason string, ok bool) {
 		_, why := failure(l.s.ctx, err)
 		return fmt.Sprintf("%s; redial failed: %s", summary(dropped), why), false
 	}
-	rep := l.s.update(func(rep *Report) { rep.State = StateUp })
+	rep := l.s.update(func(rep *Report) {
+		rep.State = StateUp
+		rep.Reconnects = l.tun.Reconnects()
+	})
 	l.record(rep)
-	// An up asked for during the redial joined a running session.
+	l.log.Info("link redialed", "interface", rep.Interface, "local_ip", rep.LocalIP, "ports", boundPorts(rep.Forwards),
+		"tunnel_reconnects", rep.Reconnects)
+	// An up asked for during the redial joined a running session. The up
+	// notice is not sent again: the owner was told, and the record
+	// carries the ports that answered now.
 	l.s.settle(Outcome{Already: true, Until: rep.Until, Forwards: rep.Forwards})
 	return "", true
 }
 
-// takeDownLink closes the tunnel and takes the link down, keeping the
-// link's bytes for the session's count.
-func (l *ladder) takeDownLink() {
+// closeTunnel closes the tunnel, if one is open.
+func (l *ladder) closeTunnel() {
 	if l.tun != nil {
 		if err := l.tun.Close(); err != nil {
 			l.log.Warn("tunnel close", "err", err)
 		}
 		l.tun = nil
 	}
+}
+
+// takeDownPath takes the link down, keeping its bytes for the session's
+// count.
+func (l *ladder) takeDownPath() {
 	if l.path != nil {
 		// Read before Down: the counters go with the interface.
 		rx, tx := l.path.Bytes()
@@ -283,7 +339,8 @@ func (l *ladder) tearDown(reason, step string) Report {
 			rep.Reason, rep.Step = reason, step
 		}
 	}))
-	l.takeDownLink()
+	l.closeTunnel()
+	l.takeDownPath()
 	l.takeBack()
 	now := l.clock.Now()
 	rx, tx := l.earlierRx, l.earlierTx

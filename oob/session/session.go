@@ -51,13 +51,30 @@ type Link interface {
 }
 
 // Tunnel is an established reverse tunnel. It reconnects by itself while
-// it is open.
+// it is open. A session opens one and keeps it across redials: when the
+// link drops, Suspend; once the link is up again, Resume on it (the
+// tunnel decides whether its connection can carry on, see tunnel.Resume).
 type Tunnel interface {
 	Forwards() []tunnel.BoundForward
 	// SelfCheck proves every forward end to end through the jump host.
 	SelfCheck(ctx context.Context) ([]tunnel.CheckResult, error)
 	Reconnects() int
+	// Suspend: the link under the tunnel is gone and being redialed.
+	Suspend() error
+	// Resume moves the tunnel onto the redialed link, within ctx.
+	Resume(ctx context.Context, p tunnel.Path) error
 	Close() error
+}
+
+// Rebinder is a Path that can make a connection dialed through an earlier
+// path leave through it: the tunnel's connection, kept across a redial
+// when the new link has the old address (tunnel.Path.Rebind). A path
+// whose sockets are bound to its interface on Linux (SO_BINDTODEVICE,
+// which holds the interface's index: a new ppp0 has another) must be one
+// for that connection to carry on; one whose sockets are bound to its
+// address (FreeBSD) need not be.
+type Rebinder interface {
+	Rebind(c net.Conn) error
 }
 
 // TunnelOpener connects to the jump host through dial and establishes

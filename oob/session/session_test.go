@@ -266,8 +266,10 @@ func TestEveryExitTearsDownInReverse(t *testing.T) {
 				return o
 			},
 			wantStep: "redial", wantReason: "interface ppp0 gone; redial failed: PPP x3: no IP",
+			// The tunnel, suspended across the redial, is closed in the
+			// teardown.
 			wantEvents: []string{"modem released", "link up 1", "tunnel open", "self-check passed", "notice up until=true via=true",
-				"tunnel closed", "link down 1", "link failed 2",
+				"tunnel suspended", "link down 1", "link failed 2", "tunnel closed",
 				"modem reacquired", "notice down: interface ppp0 gone; redial failed: PPP x3: no IP"},
 		},
 		{
@@ -403,8 +405,9 @@ func TestDataBudget(t *testing.T) {
 }
 
 // A link that drops by itself is dialed again while the session has
-// time, as often as it drops; the session keeps its end, and counts the
-// bytes of every link.
+// time, as often as it drops, and the tunnel, suspended meanwhile, is
+// resumed on each new link (never opened again); the session keeps its
+// end, and counts the bytes of every link.
 func TestLinkDropIsRedialed(t *testing.T) {
 	r := newRig(t, baseConfig)
 	o := r.up(0)
@@ -431,8 +434,10 @@ func TestLinkDropIsRedialed(t *testing.T) {
 	}
 	want := []string{
 		"link up 1", "tunnel open", "self-check passed", "notice up until=true via=true",
-		"tunnel closed", "link down 1", "link up 2", "tunnel open", "self-check passed",
-		"tunnel closed", "link down 2", "link up 3", "tunnel open", "self-check passed",
+		"tunnel suspended", "link down 1", "link up 2",
+		"tunnel resumed on link 2 at 10.64.0.2", "rebound to link 2", "self-check passed",
+		"tunnel suspended", "link down 2", "link up 3",
+		"tunnel resumed on link 3 at 10.64.0.2", "rebound to link 3", "self-check passed",
 		"tunnel closed", "link down 3", "notice down: time is up",
 	}
 	if got := r.ev.all(); !slices.Equal(got, want) {

@@ -9,6 +9,7 @@ package jumphost
 import (
 	"crypto/ed25519"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -106,8 +107,10 @@ func (r *connResources) closeAll() {
 }
 
 type fwdLn struct {
-	key string // "host:port" as the client asked, port as bound
-	ln  net.Listener
+	key  string // "host:port" as the client asked, port as bound
+	host string // as the client asked
+	port uint32 // as bound
+	ln   net.Listener
 }
 
 // Start listens and serves until Close.
@@ -325,7 +328,9 @@ func (s *Server) handleForward(ctx gl.Context, _ *gl.Server, req *gossh.Request)
 	}
 	port := uint32(ln.Addr().(*net.TCPAddr).Port)
 	key := net.JoinHostPort(r.BindAddr, strconv.FormatUint(uint64(port), 10))
-	if !s.register(sconn, func(res *connResources) { res.fwds = append(res.fwds, fwdLn{key: key, ln: ln}) }) {
+	if !s.register(sconn, func(res *connResources) {
+		res.fwds = append(res.fwds, fwdLn{key: key, host: r.BindAddr, port: port, ln: ln})
+	}) {
 		ln.Close()
 		return false, nil
 	}
@@ -361,6 +366,44 @@ func (s *Server) acceptForward(sconn *gossh.ServerConn, ln net.Listener, bindAdd
 			s.pipe(sconn, ch, reqs, c) // takes over the count
 		}()
 	}
+}
+
+// OpenForwarded opens a forwarded-tcpip channel for the forward bound on
+// port to the client that holds it, as a connection to that port would,
+// but connects it to nothing: the caller reads and writes the client's
+// end directly and closes it. It lets a test play a jump host that opens
+// channels without bound; a refusal is the client's
+// *gossh.OpenChannelError, with its reason.
+func (s *Server) OpenForwarded(port int) (gossh.Channel, error) {
+	s.mu.Lock()
+	var sconn *gossh.ServerConn
+	var fwd fwdLn
+	for c, r := range s.state {
+		for _, f := range r.fwds {
+			if int(f.port) == port {
+				sconn, fwd = c, f
+			}
+		}
+	}
+	s.mu.Unlock()
+	if sconn == nil {
+		return nil, fmt.Errorf("jumphost: no forward on port %d", port)
+	}
+	ch, reqs, err := sconn.OpenChannel("forwarded-tcpip", gossh.Marshal(forwardedPayload{
+		DestAddr: fwd.host, DestPort: fwd.port, OriginAddr: "127.0.0.1", OriginPort: 1,
+	}))
+	if err != nil {
+		return nil, err
+	}
+	if !s.add(nil) {
+		ch.Close()
+		return nil, errors.New("jumphost: closed")
+	}
+	go func() {
+		defer s.wg.Done()
+		gossh.DiscardRequests(reqs) // until the channel or the connection ends
+	}()
+	return ch, nil
 }
 
 func (s *Server) handleCancel(ctx gl.Context, _ *gl.Server, req *gossh.Request) (bool, []byte) {

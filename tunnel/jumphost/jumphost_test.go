@@ -3,6 +3,7 @@ package jumphost
 import (
 	"crypto/ed25519"
 	"crypto/rand"
+	"errors"
 	"io"
 	"net"
 	"strconv"
@@ -275,4 +276,76 @@ func TestCancelForward(t *testing.T) {
 		tc.Close()
 		t.Fatal("still listening after cancel-tcpip-forward")
 	}
+}
+
+// TestOpenForwarded: the server opens a forwarded-tcpip channel for a
+// forward by itself; the client's answer (accept, or a refusal with its
+// reason) is what the caller gets.
+func TestOpenForwarded(t *testing.T) {
+	key := newSigner(t)
+	s, err := Start(WithAuthorizedKeys(key.PublicKey()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	c, err := dial(t, s, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// The client takes the channels itself: the first is accepted and
+	// echoes, the second refused for lack of resources.
+	chans := c.HandleChannelOpen("forwarded-tcpip")
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		first := true
+		for nc := range chans {
+			if !first {
+				nc.Reject(ssh.ResourceShortage, "full")
+				continue
+			}
+			first = false
+			ch, reqs, err := nc.Accept()
+			if err != nil {
+				continue
+			}
+			go ssh.DiscardRequests(reqs)
+			go func() {
+				io.Copy(ch, ch)
+				ch.CloseWrite()
+			}()
+		}
+	}()
+	ok, resp, err := c.SendRequest("tcpip-forward", true, ssh.Marshal(forwardRequest{BindAddr: "localhost", BindPort: 0}))
+	if err != nil || !ok {
+		t.Fatalf("tcpip-forward: %v %v", ok, err)
+	}
+	var bound struct{ Port uint32 }
+	if err := ssh.Unmarshal(resp, &bound); err != nil || bound.Port == 0 {
+		t.Fatalf("tcpip-forward reply %x: %v", resp, err)
+	}
+	if _, err := s.OpenForwarded(int(bound.Port) + 1); err == nil {
+		t.Fatal("a channel opened for a port with no forward")
+	}
+
+	ch, err := s.OpenForwarded(int(bound.Port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(ch, "echo me")
+	ch.CloseWrite()
+	got, err := io.ReadAll(ch)
+	ch.Close()
+	if err != nil || string(got) != "echo me" {
+		t.Fatalf("through the channel: %q %v", got, err)
+	}
+
+	_, err = s.OpenForwarded(int(bound.Port))
+	var oce *ssh.OpenChannelError
+	if !errors.As(err, &oce) || oce.Reason != ssh.ResourceShortage {
+		t.Fatalf("second channel: %v, want the client's refusal for resource shortage", err)
+	}
+	c.Close()
+	<-served
 }
