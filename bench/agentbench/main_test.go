@@ -22,6 +22,7 @@ var (
 	window     = flag.Duration("window", 10*time.Minute, "how long the idle benchmarks count (the figures are scaled to an hour)")
 	hold       = flag.Duration("hold", 35*time.Second, "how long the tunnels are up before the jump host's sshd is killed")
 	gateTime   = flag.String("autossh-gatetime", "", "AUTOSSH_GATETIME for the reference (empty: autossh's default, 30 s)")
+	readyFile  = flag.String("ready", "", "a `file` to which each idle benchmark appends a line when its window starts")
 )
 
 // bins are the binaries every world runs; interrupted ends when the run
@@ -121,3 +122,22 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 
 // perHour scales a count over d to an hour.
 func perHour(n float64, d time.Duration) float64 { return n * float64(time.Hour) / float64(d) }
+
+// windowStarts tells -ready that an idle window has begun, so that a
+// script can hold back timed benchmarks until every world is set up.
+func windowStarts(b *testing.B) {
+	b.Helper()
+	if *readyFile == "" {
+		return
+	}
+	f, err := os.OpenFile(*readyFile, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err == nil {
+		_, err = fmt.Fprintln(f, b.Name())
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		b.Fatalf("agentbench: -ready: %v", err)
+	}
+}

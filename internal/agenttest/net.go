@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -39,6 +40,7 @@ func NewNet(tb testing.TB) *Net {
 	tb.Helper()
 	n := &Net{Dir: tb.TempDir()}
 	n.TP = netnstest.New(tb)
+	recordNetns(tb, n.TP)
 	agentPub, agentKey := sshdtest.GenerateKey(tb, n.Dir, "id_agent", "ed25519", "")
 	refPub, refKey := sshdtest.GenerateKey(tb, n.Dir, "id_ref", "ed25519", "")
 	n.AgentKey, n.RefKey = agentKey, refKey
@@ -54,6 +56,29 @@ func NewNet(tb testing.TB) *Net {
 	n.Box = sshdtest.Start(tb, sshdtest.Options{Netns: n.TP.Agent, Port: BoxPort})
 	n.KnownHosts = sshdtest.WriteFile(tb, n.Dir, "known_hosts", n.Jump.KnownHostsLine(netnstest.JumpIP.String()))
 	return n
+}
+
+// NetnsFileEnv names a file to which NewNet appends the names of the
+// namespaces it creates, one a line: a bench script that has to stop its
+// harness the hard way still finds and deletes them.
+const NetnsFileEnv = "AGENTTEST_NETNS_FILE"
+
+func recordNetns(tb testing.TB, tp *netnstest.Topology) {
+	tb.Helper()
+	path := os.Getenv(NetnsFileEnv)
+	if path == "" {
+		return
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err == nil {
+		_, err = fmt.Fprintf(f, "%s\n%s\n%s\n", tp.Agent, tp.LAN, tp.Jump)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		tb.Fatalf("agenttest: %s: %v", NetnsFileEnv, err)
+	}
 }
 
 // JumpHost is the jump host's address, "203.0.113.10:22".
