@@ -19,8 +19,8 @@ import (
 // has been opened, scaled to an hour.
 //
 // Metrics: AT/h, bytes/h (both ways), to-modem-B/h, from-modem-B/h,
-// polls (+CMGL listings in the window), AT/poll, cpu-ms/h (oobd's user
-// and system time). The window's commands are logged by name and count.
+// polls (+CMGL listings in the window), AT/poll, cpu-ms/h (oobd's run
+// time), state-writes/h (state.json replaced). The window's commands are logged by name and count.
 func BenchmarkIdleModem(b *testing.B) {
 	ctx := runCtx(b, *window+5*time.Minute)
 	a := agenttest.StartAgent(ctx, b, agenttest.AgentOptions{
@@ -30,8 +30,10 @@ func BenchmarkIdleModem(b *testing.B) {
 	if err := a.WaitQuiet(ctx, 2*time.Second); err != nil {
 		b.Fatal(err)
 	}
+	writes := a.WatchStateFile(b)
 	var m metrics
 	for i := 0; i < b.N; i++ {
+		w0 := writes.Count()
 		n0 := len(a.Sim.Commands())
 		to0, from0 := a.Tap.Bytes()
 		cpu0 := cpu(b, a.Proc)
@@ -63,6 +65,7 @@ func BenchmarkIdleModem(b *testing.B) {
 			m.add("AT/poll", float64(len(cmds))/float64(polls))
 		}
 		m.add("cpu-ms/h", perHour(ms(cpu1-cpu0), d))
+		m.add("state-writes/h", perHour(float64(writes.Count()-w0), d))
 	}
 	m.report(b)
 }
@@ -75,7 +78,7 @@ func BenchmarkIdleModem(b *testing.B) {
 // settings (ClientAliveInterval 15, ClientAliveCountMax 2).
 //
 // Metrics: oobd-B/h, ssh-B/h, oobd-rx-B/h, oobd-tx-B/h, ssh-rx-B/h,
-// ssh-tx-B/h, oobd-cpu-ms/h, ssh-cpu-ms/h.
+// ssh-tx-B/h, oobd-cpu-ms/h, ssh-cpu-ms/h, oobd-state-writes/h.
 func BenchmarkIdleLink(b *testing.B) {
 	ctx := runCtx(b, *window+5*time.Minute)
 	on := agenttest.NewNet(b)
@@ -98,6 +101,7 @@ func BenchmarkIdleLink(b *testing.B) {
 	// Let the probes' connections close and what follows a session's
 	// start (the push, the state) pass.
 	sleep(ctx, b, 3*time.Second)
+	writes := a.WatchStateFile(b)
 
 	type side struct {
 		name string
@@ -124,6 +128,7 @@ func BenchmarkIdleLink(b *testing.B) {
 			return c
 		}
 		before := read()
+		w0 := writes.Count()
 		start := time.Now()
 		if i == 0 {
 			windowStarts(b)
@@ -131,6 +136,7 @@ func BenchmarkIdleLink(b *testing.B) {
 		sleep(ctx, b, *window)
 		d := time.Since(start)
 		after := read()
+		m.add("oobd-state-writes/h", perHour(float64(writes.Count()-w0), d))
 		for j, s := range sides {
 			rx, tx := after[j].rx-before[j].rx, after[j].tx-before[j].tx
 			m.add(s.name+"-B/h", perHour(float64(rx+tx), d))

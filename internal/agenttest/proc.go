@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -91,30 +92,54 @@ func (p *Proc) Stop(grace time.Duration) {
 	}
 }
 
-// CPU is the processor time the process has used, user and system, from
-// /proc (in clock ticks of 10 ms).
+// CPU is the processor time the process has used: the scheduler's run
+// time of each of its threads (/proc/PID/task/*/schedstat, in
+// nanoseconds), or, where that cannot be read, utime+stime from
+// /proc/PID/stat (sampled in 10 ms ticks: too coarse for an idle
+// process). A thread that exited takes its schedstat time with it; Go
+// and OpenSSH keep theirs.
 func (p *Proc) CPU() (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.Pid()))
+	dir := fmt.Sprintf("/proc/%d", p.Pid())
+	b, err := os.ReadFile(dir + "/stat")
 	if err != nil {
 		return 0, fmt.Errorf("agenttest: cpu: %w", err)
 	}
 	// Fields after the command name (in parentheses, which may hold
-	// spaces): state is field 3, utime 14 and stime 15.
+	// spaces): utime and stime are the 12th and 13th.
 	i := bytes.LastIndexByte(b, ')')
 	var f []string
 	if i >= 0 {
 		f = strings.Fields(string(b[i+1:]))
 	}
 	if len(f) < 13 {
-		return 0, fmt.Errorf("agenttest: cpu: cannot parse /proc/%d/stat", p.Pid())
+		return 0, fmt.Errorf("agenttest: cpu: cannot parse %s/stat", dir)
 	}
 	utime, err1 := strconv.ParseInt(f[11], 10, 64)
 	stime, err2 := strconv.ParseInt(f[12], 10, 64)
 	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("agenttest: cpu: /proc/%d/stat: %q %q", p.Pid(), f[11], f[12])
+		return 0, fmt.Errorf("agenttest: cpu: %s/stat: %q %q", dir, f[11], f[12])
 	}
 	// USER_HZ is 100 on every Linux this runs on.
-	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
+	ticks := time.Duration(utime+stime) * 10 * time.Millisecond
+	tasks, _ := filepath.Glob(dir + "/task/*/schedstat")
+	var run time.Duration
+	read := 0
+	for _, t := range tasks {
+		b, err := os.ReadFile(t)
+		if err != nil {
+			continue // the thread just ended
+		}
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			if ns, err := strconv.ParseInt(f[0], 10, 64); err == nil {
+				run += time.Duration(ns)
+				read++
+			}
+		}
+	}
+	if read == 0 {
+		return ticks, nil
+	}
+	return run, nil
 }
 
 // LogWatch collects a process's output and wakes those waiting for a line.
