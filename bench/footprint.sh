@@ -14,7 +14,7 @@ sshd_bin=${SSHD:-/usr/sbin/sshd}
 tmp=$bench_tmp
 # EOF on its stdin stops the simulator (before lib.sh's clean-up stops the
 # rest).
-trap 'rc=$?; exec 3>&-; (exit $rc); bench_cleanup' EXIT
+trap 'rc=$?; exec 3>&-; bench_cleanup "$rc"' EXIT
 
 fail() { bench_fail "$@"; }
 

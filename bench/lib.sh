@@ -40,11 +40,17 @@ bench_wait() {
 	return "$rc"
 }
 
-# bench_stop PID [SECONDS]: SIGTERM, up to SECONDS (60) to end, SIGKILL.
+# bench_stop PID [SECONDS]: SIGTERM, then SIGKILL if it has not ended
+# within SECONDS (90).
 bench_stop() {
 	kill -TERM "$1" 2>/dev/null || return 0
+	bench_reap "$1" "${2:-90}"
+}
+
+# bench_reap PID SECONDS: waits up to SECONDS for PID to end, then SIGKILL.
+bench_reap() {
 	local i
-	for ((i = 0; i < ${2:-60} * 10; i++)); do
+	for ((i = 0; i < $2 * 10; i++)); do
 		kill -0 "$1" 2>/dev/null || break
 		sleep 0.1
 	done
@@ -60,7 +66,7 @@ bench_sweep() {
 		pid=${d#/proc/}
 		[ "$pid" = "$$" ] && continue
 		args=()
-		mapfile -d '' -t args <"$d/cmdline" 2>/dev/null || continue
+		{ mapfile -d '' -t args <"$d/cmdline"; } 2>/dev/null || continue
 		[[ "${args[*]:-}" == *"$bench_tmp/"* ]] && left+=("$pid")
 	done
 	if [ ${#left[@]} -gt 0 ]; then
@@ -80,12 +86,19 @@ bench_sweep() {
 	done <"$AGENTTEST_NETNS_FILE"
 }
 
+# bench_cleanup [RC]: the EXIT trap; exits with RC (default: the status
+# the script was leaving with).
 bench_cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM
+	local rc=${1:-$?}
+	# A second Ctrl-C, or the SIGTERM a parent script sends its children,
+	# must not cut the clean-up short (kill -9 still does). A no-op trap,
+	# not an ignored signal: bash mishandles a signal that arrives pending
+	# while its trap is being set to ignore.
+	trap - EXIT
+	trap : INT TERM
 	local p
 	for p in "${bench_pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-	for p in "${bench_pids[@]}"; do bench_stop "$p"; done
+	for p in "${bench_pids[@]}"; do bench_reap "$p" 90; done
 	bench_sweep
 	rm -rf "$bench_tmp"
 	exit "$rc"
