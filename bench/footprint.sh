@@ -3,7 +3,10 @@
 # ARMv6/v7/v8 and amd64), and the resident memory of an idle `oobd run`
 # daemon polling a simulated modem, beside what an always-on autossh setup
 # keeps resident: an OpenSSH `ssh -N -R` client holding one remote forward
-# to a throw-away sshd on loopback. Needs root and OpenSSH (make test-deps).
+# to a throw-away sshd on loopback. Memory is the median of POLLS readings
+# (oobd: one after each poll; ssh: a second apart). The idle CPU (row f of
+# `make bench`) comes from bench/idle.sh. Needs root and OpenSSH (make
+# test-deps).
 #
 #   bench/footprint.sh [polls]      e.g. bench/footprint.sh 5
 set -euo pipefail
@@ -36,6 +39,10 @@ mem() {
 	local file=/proc/$1/status
 	[ "$2" = Pss ] && file=/proc/$1/smaps_rollup
 	awk -v f="$2:" '$1 == f { print $2 }' "$file"
+}
+# median N...: the median of integers (kB readings).
+median() {
+	printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'
 }
 mib() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
 
@@ -110,12 +117,15 @@ tunnel:
 EOF
 bench_start "$tmp/oobd" run --config "$tmp/oobd.yaml" --log-level debug 2>"$tmp/oobd.log"
 oobd_pid=$bench_pid
-# The (polls+1)-th scheduled run starts only after the polls-th finished.
-wait_for "$tmp/oobd.log" 'msg="cron: run"' $((polls + 1)) $((polls + 30)) ||
-	fail "oobd did not poll $polls times: $(tail -5 "$tmp/oobd.log")"
-oobd_rss=$(mem "$oobd_pid" VmRSS)
-oobd_hwm=$(mem "$oobd_pid" VmHWM)
-oobd_pss=$(mem "$oobd_pid" Pss)
+# One reading after each poll: the (i+1)-th scheduled run starts only
+# after the i-th finished.
+rss=() hwm=() pss=()
+for ((i = 1; i <= polls; i++)); do
+	wait_for "$tmp/oobd.log" 'msg="cron: run"' $((i + 1)) $((i + 30)) ||
+		fail "oobd did not poll $i times: $(tail -5 "$tmp/oobd.log")"
+	rss+=("$(mem "$oobd_pid" VmRSS)") hwm+=("$(mem "$oobd_pid" VmHWM)") pss+=("$(mem "$oobd_pid" Pss)")
+done
+oobd_rss=$(median "${rss[@]}") oobd_hwm=$(median "${hwm[@]}") oobd_pss=$(median "${pss[@]}")
 echo status >&3
 wait_for "$tmp/sim.out" "storage=" || fail "simulator status: $(cat "$tmp/sim.out")"
 grep -q "storage=0/" "$tmp/sim.out" || fail "oobd did not read and delete the stored text: $(grep storage= "$tmp/sim.out")"
@@ -160,13 +170,16 @@ bench_start ssh -N -F /dev/null -i "$tmp/client_key" -o IdentitiesOnly=yes -o Ba
 	-p "$port" -R "127.0.0.1:0:127.0.0.1:$port" root@127.0.0.1 2>"$tmp/ssh.log"
 ssh_pid=$bench_pid
 wait_for "$tmp/ssh.log" "Allocated port" || fail "ssh -R: $(cat "$tmp/ssh.log")"
-sleep 1 # let the session settle as it would when idle
-ssh_rss=$(mem "$ssh_pid" VmRSS)
-ssh_hwm=$(mem "$ssh_pid" VmHWM)
-ssh_pss=$(mem "$ssh_pid" Pss)
+# As many readings, a second apart, once the session has settled.
+rss=() hwm=() pss=()
+for ((i = 1; i <= polls; i++)); do
+	sleep 1
+	rss+=("$(mem "$ssh_pid" VmRSS)") hwm+=("$(mem "$ssh_pid" VmHWM)") pss+=("$(mem "$ssh_pid" Pss)")
+done
+ssh_rss=$(median "${rss[@]}") ssh_hwm=$(median "${hwm[@]}") ssh_pss=$(median "${pss[@]}")
 
-printf "%-36s %11s %11s %11s\n" "resident memory" "VmRSS" "VmHWM" "Pss"
-printf "%-36s %7s MiB %7s MiB %7s MiB\n" "oobd run, idle, after $polls polls" \
+printf "%-36s %11s %11s %11s\n" "resident memory, median of $polls readings" "VmRSS" "VmHWM" "Pss"
+printf "%-36s %7s MiB %7s MiB %7s MiB\n" "oobd run, idle, one after each poll" \
 	"$(mib $((oobd_rss * 1024)))" "$(mib $((oobd_hwm * 1024)))" "$(mib $((oobd_pss * 1024)))"
 printf "%-36s %7s MiB %7s MiB %7s MiB\n" "ref: ssh -N -R, one forward, idle" \
 	"$(mib $((ssh_rss * 1024)))" "$(mib $((ssh_hwm * 1024)))" "$(mib $((ssh_pss * 1024)))"
@@ -177,6 +190,6 @@ echo "(autossh's own monitor process not counted); its RSS includes libc/libcryp
 
 bench_row f "stripped binary, linux/arm GOARM=6 (-trimpath -s -w)" "$(mib "$armv6_stripped") MiB" \
 	"ssh $(uname -m): $(mib "$ssh_bytes") MiB + $(mib "$lib_bytes") MiB libs" "-"
-bench_row f "idle RSS (VmRSS / Pss), amd64" \
+bench_row f "idle RSS, VmRSS / Pss (amd64, modem polled every 1 s)" \
 	"$(mib $((oobd_rss * 1024))) / $(mib $((oobd_pss * 1024))) MiB" \
 	"ssh -N -R: $(mib $((ssh_rss * 1024))) / $(mib $((ssh_pss * 1024))) MiB" "-"
