@@ -71,14 +71,20 @@ echo
 
 e=BenchmarkIdleLink
 echo "bytes through ppp0 with a session up and idle, over $window x $runs_e runs (medians), per hour"
-printf "%-44s %10s %10s %10s %10s\n" "" "total" "received" "sent" "CPU ms"
+printf "%-44s %10s %10s %10s %10s %14s\n" "" "total" "received" "sent" "CPU ms" "packets in/out"
 oobd_h=$(get $e oobd-B/h)
 ssh_h=$(get $e ssh-B/h)
-printf "%-44s %10s %10s %10s %10s\n" "oobd tunnel (keepalive 15s)" "$(calc %.0f "$oobd_h")" \
-	"$(calc %.0f "$(get $e oobd-rx-B/h)")" "$(calc %.0f "$(get $e oobd-tx-B/h)")" "$(calc %.0f "$(get $e oobd-cpu-ms/h)")"
-printf "%-44s %10s %10s %10s %10s\n" "ref: ssh -N -R, ServerAliveInterval 15" "$(calc %.0f "$ssh_h")" \
-	"$(calc %.0f "$(get $e ssh-rx-B/h)")" "$(calc %.0f "$(get $e ssh-tx-B/h)")" "$(calc %.0f "$(get $e ssh-cpu-ms/h)")"
+for who in oobd ssh; do
+	label="oobd tunnel (keepalive 15s)"
+	[ $who = ssh ] && label="ref: ssh -N -R, ServerAliveInterval 15"
+	printf "%-44s %10s %10s %10s %10s %14s\n" "$label" "$(calc %.0f "$(get $e $who-B/h)")" \
+		"$(calc %.0f "$(get $e $who-rx-B/h)")" "$(calc %.0f "$(get $e $who-tx-B/h)")" \
+		"$(calc %.0f "$(get $e $who-cpu-ms/h)")" \
+		"$(calc %.0f "$(get $e $who-rx-pkt/h)")/$(calc %.0f "$(get $e $who-tx-pkt/h)")"
+done
 echo "target: oobd <= ssh -R: $(verdict "$oobd_h" "<=" "$ssh_h")"
+echo "each run, in the window:"
+harness_logs "$bench_tmp/idle.out" "packets sent on ppp0" | sed 's/^BenchmarkIdleLink: /  /'
 echo "both: aes128-gcm, the jump host's sshd with ClientAliveInterval 15, ClientAliveCountMax 2"
 echo "(configs/jumphost/sshd_config.oob); bytes are IP packets on ppp0 (a real PPP link adds"
 echo "its own framing and LCP echoes, the same for both)."

@@ -78,7 +78,8 @@ func BenchmarkIdleModem(b *testing.B) {
 // settings (ClientAliveInterval 15, ClientAliveCountMax 2).
 //
 // Metrics: oobd-B/h, ssh-B/h, oobd-rx-B/h, oobd-tx-B/h, ssh-rx-B/h,
-// ssh-tx-B/h, oobd-cpu-ms/h, ssh-cpu-ms/h, oobd-state-writes/h.
+// ssh-tx-B/h, the same in packets (-rx-pkt/h, -tx-pkt/h), oobd-cpu-ms/h,
+// ssh-cpu-ms/h, oobd-state-writes/h.
 func BenchmarkIdleLink(b *testing.B) {
 	ctx := runCtx(b, *window+5*time.Minute)
 	on := agenttest.NewNet(b)
@@ -113,17 +114,17 @@ func BenchmarkIdleLink(b *testing.B) {
 	var m metrics
 	for i := 0; i < b.N; i++ {
 		type count struct {
-			rx, tx uint64
-			cpu    time.Duration
+			link agenttest.LinkCounts
+			cpu  time.Duration
 		}
 		read := func() []count {
 			var c []count
 			for _, s := range sides {
-				rx, tx, err := s.net.LinkBytes("ppp0")
+				l, err := s.net.LinkCounts("ppp0")
 				if err != nil {
 					b.Fatalf("%s: %v", s.name, err)
 				}
-				c = append(c, count{rx, tx, cpu(b, s.proc)})
+				c = append(c, count{l, cpu(b, s.proc)})
 			}
 			return c
 		}
@@ -138,12 +139,17 @@ func BenchmarkIdleLink(b *testing.B) {
 		after := read()
 		m.add("oobd-state-writes/h", perHour(float64(writes.Count()-w0), d))
 		for j, s := range sides {
-			rx, tx := after[j].rx-before[j].rx, after[j].tx-before[j].tx
+			a, z := after[j].link, before[j].link
+			rx, tx := a.RxBytes-z.RxBytes, a.TxBytes-z.TxBytes
+			rxp, txp := a.RxPackets-z.RxPackets, a.TxPackets-z.TxPackets
 			m.add(s.name+"-B/h", perHour(float64(rx+tx), d))
 			m.add(s.name+"-rx-B/h", perHour(float64(rx), d))
 			m.add(s.name+"-tx-B/h", perHour(float64(tx), d))
+			m.add(s.name+"-rx-pkt/h", perHour(float64(rxp), d))
+			m.add(s.name+"-tx-pkt/h", perHour(float64(txp), d))
 			m.add(s.name+"-cpu-ms/h", perHour(ms(after[j].cpu-before[j].cpu), d))
-			b.Logf("%s: %s: %d B received, %d B sent on ppp0 in %v", b.Name(), s.name, rx, tx, d.Round(time.Second))
+			b.Logf("%s: %s: %d B in %d packets received, %d B in %d packets sent on ppp0 in %v",
+				b.Name(), s.name, rx, rxp, tx, txp, d.Round(time.Second))
 		}
 		// Both tunnels held through the window (after it: the probes'
 		// bytes are not counted).

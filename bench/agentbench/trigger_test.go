@@ -88,7 +88,7 @@ func endSession(ctx context.Context, b *testing.B, a *agenttest.Agent, n *agentt
 		b.Fatal(err)
 	}
 	for {
-		if _, _, err := n.LinkBytes("ppp0"); err != nil {
+		if _, err := n.LinkCounts("ppp0"); err != nil {
 			return
 		}
 		sleep(ctx, b, 50*time.Millisecond)

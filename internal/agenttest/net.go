@@ -126,28 +126,34 @@ func (n *Net) WaitAnswer(ctx context.Context, port int, every time.Duration) (ti
 	}
 }
 
-// LinkBytes reads the received and sent byte counters of the interface
-// ifname in the agent namespace.
-func (n *Net) LinkBytes(ifname string) (rx, tx uint64, err error) {
+// LinkCounts are an interface's counters.
+type LinkCounts struct {
+	RxBytes, TxBytes, RxPackets, TxPackets uint64
+}
+
+// LinkCounts reads the counters of the interface ifname in the agent
+// namespace.
+func (n *Net) LinkCounts(ifname string) (LinkCounts, error) {
+	var c LinkCounts
 	ns, err := netns.GetFromName(n.TP.Agent)
 	if err != nil {
-		return 0, 0, fmt.Errorf("agenttest: netns %s: %w", n.TP.Agent, err)
+		return c, fmt.Errorf("agenttest: netns %s: %w", n.TP.Agent, err)
 	}
 	defer ns.Close()
 	h, err := netlink.NewHandleAt(ns)
 	if err != nil {
-		return 0, 0, fmt.Errorf("agenttest: netlink in %s: %w", n.TP.Agent, err)
+		return c, fmt.Errorf("agenttest: netlink in %s: %w", n.TP.Agent, err)
 	}
 	defer h.Close()
 	l, err := h.LinkByName(ifname)
 	if err != nil {
-		return 0, 0, fmt.Errorf("agenttest: %s: %w", ifname, err)
+		return c, fmt.Errorf("agenttest: %s: %w", ifname, err)
 	}
 	st := l.Attrs().Statistics
 	if st == nil {
-		return 0, 0, fmt.Errorf("agenttest: %s: no statistics", ifname)
+		return c, fmt.Errorf("agenttest: %s: no statistics", ifname)
 	}
-	return st.RxBytes, st.TxBytes, nil
+	return LinkCounts{st.RxBytes, st.TxBytes, st.RxPackets, st.TxPackets}, nil
 }
 
 // Dial brings up the test dialer's ppp0 in the agent namespace for a
