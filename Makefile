@@ -35,7 +35,7 @@ fuzz:
 	./scripts/fuzz-all.sh $(FUZZTIME)
 
 # Every figure beside its reference, as root (docs/bench-draft.md): about
-# 12 minutes; BENCH_WINDOW=2m shortens the idle windows; bench-quick is a
+# 11 minutes; BENCH_WINDOW=2m shortens the idle windows; bench-quick is a
 # smoke run of under 3 minutes.
 bench:
 	./bench/run.sh

@@ -15,7 +15,7 @@
 # in the background, and the timed rows run while their windows pass.
 #
 # Needs root (network namespaces, sshd) and OpenSSH (make test-deps);
-# installs autossh when missing. About 12 minutes:
+# installs autossh when missing. About 11 minutes:
 #   make bench                      5 runs (3 for d and e), 10-minute windows
 #   BENCH_WINDOW=2m make bench      the same with shorter idle windows
 #   BENCH_QUICK=1 make bench        a smoke run: 1 run each, 1-minute windows (< 3 min)
