@@ -3,7 +3,7 @@ GO ?= go
 PKGS ?= ./...
 BIN ?= bin
 
-.PHONY: test test-deps build cross vet fmt-check fuzz bench demo deb check-deb
+.PHONY: test test-deps build cross vet fmt-check fuzz bench bench-quick demo deb check-deb
 
 test: test-deps
 	$(GO) test -race -count=1 -timeout 9m $(PKGS)
@@ -34,8 +34,14 @@ FUZZTIME ?= 60s
 fuzz:
 	./scripts/fuzz-all.sh $(FUZZTIME)
 
+# Every figure beside its reference, as root (docs/bench-draft.md): about
+# 11 minutes; BENCH_WINDOW=2m shortens the idle windows; bench-quick is a
+# smoke run of under 3 minutes.
 bench:
 	./bench/run.sh
+
+bench-quick:
+	BENCH_QUICK=1 ./bench/run.sh
 
 # Debian packages for the Pi (armhf, built for ARMv6 so one package serves
 # every model), 64-bit ARM and amd64, into $(BIN)/: packaging/deb/build.sh.

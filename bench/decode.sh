@@ -9,34 +9,32 @@
 #   bench/decode.sh [benchtime] [count]      e.g. bench/decode.sh 1s 5
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 benchtime=${1:-500ms}
 count=${2:-5}
-out=$(go test -run='^$' -bench='^(BenchmarkDecodeListing|BenchmarkDecide)' -benchmem \
-	-benchtime="$benchtime" -count="$count" ./modem ./oob/trigger)
-echo "$out" | awk '/^(goos|goarch|cpu):/ && !seen[$0]++ || /^Benchmark/'
+out=$bench_tmp/decode.out
+med=$bench_tmp/decode.med
+bench_start go test -run='^$' -bench='^(BenchmarkDecodeListing|BenchmarkDecide)' -benchmem \
+	-benchtime="$benchtime" -count="$count" ./modem ./oob/trigger >"$out" 2>&1
+bench_wait "$bench_pid" || bench_fail "go test failed:
+$(tail -40 "$out")"
+bench_medians "$out" >"$med"
+awk '/^(goos|goarch|cpu):/ && !seen[$0]++ || /^Benchmark/' "$out"
 echo
-echo "$out" | awk '
-  /^Benchmark/ {
-    name = $1; sub(/-[0-9]+$/, "", name)
-    for (i = 2; i < NF; i++) {
-      if ($(i+1) == "ns/op") ns[name] += $i
-      if ($(i+1) == "allocs/op") al[name] += $i
-    }
-    n[name]++
-  }
-  function row(what, ours, ref) {
-    if (!n[ours] || !n[ref]) { print "decode.sh: missing results for " ours " or " ref > "/dev/stderr"; bad = 1; return }
-    o = ns[ours]/n[ours]; r = ns[ref]/n[ref]
-    printf "%-34s %11.1f %11.1f %7.1fx %8.0f %8.0f\n", what, o, r, o/r, al[ours]/n[ours], al[ref]/n[ref]
-  }
-  END {
-    printf "%-34s %11s %11s %8s %8s %8s\n", "mean of runs", "ours ns/op", "ref ns/op", "ratio", "ours al", "ref al"
-    row("+CMGL listing, 30 PDUs", "BenchmarkDecodeListing", "BenchmarkDecodeListingSMS")
-    row("trigger decision, no TOTP", "BenchmarkDecide/totp=off", "BenchmarkDecideReference/totp=off")
-    row("trigger decision, TOTP", "BenchmarkDecide/totp=on", "BenchmarkDecideReference/totp=on")
-    print "ref: listing = warthog618/sms directly (no header/length checks, no sort);"
-    print "     trigger = constant-time compare of the pre-split secret (+ one HMAC-SHA1 code);"
-    print "     ours checks allowlist, grammar, staleness, lockout, TOTP at +-1 step (3 HMACs)."
-    print "al = allocs/op"
-    exit bad
-  }'
+row() {
+	local o r oa ra
+	o=$(bench_get "$med" "$2" ns/op)
+	r=$(bench_get "$med" "$3" ns/op)
+	oa=$(bench_get "$med" "$2" allocs/op)
+	ra=$(bench_get "$med" "$3" allocs/op)
+	[ -n "$o" ] && [ -n "$r" ] || bench_fail "missing results for $2 or $3"
+	printf "%-34s %11.1f %11.1f %7.1fx %8.0f %8.0f\n" "$1" "$o" "$r" "$(calc %.4f "$o / $r")" "$oa" "$ra"
+}
+printf "%-34s %11s %11s %8s %8s %8s\n" "median of $count runs" "ours ns/op" "ref ns/op" "ratio" "ours al" "ref al"
+row "+CMGL listing, 30 PDUs" BenchmarkDecodeListing BenchmarkDecodeListingSMS
+row "trigger decision, no TOTP" BenchmarkDecide/totp=off BenchmarkDecideReference/totp=off
+row "trigger decision, TOTP" BenchmarkDecide/totp=on BenchmarkDecideReference/totp=on
+echo "ref: listing = warthog618/sms directly (no header/length checks, no sort);"
+echo "     trigger = constant-time compare of the pre-split secret (+ one HMAC-SHA1 code);"
+echo "     ours checks allowlist, grammar, staleness, lockout, TOTP at +-1 step (3 HMACs)."
+echo "al = allocs/op"

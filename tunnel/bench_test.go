@@ -67,12 +67,7 @@ func benchJump(b *testing.B) *jumpSetup {
 // BenchmarkForwardThroughput: bytes from the jump host through this
 // package's forward to a local sink, against a real sshd.
 func BenchmarkForwardThroughput(b *testing.B) {
-	jump := benchJump(b)
-	box := startServer(b, sink)
-	cfg := jump.config(b, tunnel.Forward{Remote: "localhost:0", Local: box.Addr()})
-	cfg.Logger = nil
-	tun := startTunnel(b, cfg)
-	throughput(b, tun.Status().Forwards[0].BoundPort)
+	throughput(b, tunnelForward(b, sink))
 }
 
 // BenchmarkForwardThroughputOpenSSH: the same bytes through OpenSSH's own
@@ -81,21 +76,40 @@ func BenchmarkForwardThroughput(b *testing.B) {
 func BenchmarkForwardThroughputOpenSSH(b *testing.B) {
 	for _, cipher := range []string{"default", "aes128-gcm@openssh.com"} {
 		b.Run("cipher="+cipher, func(b *testing.B) {
-			jump := benchJump(b)
-			box := startServer(b, sink)
-			port := sshdtest.FreePort(b)
-			kh := writeFile(b, jump.dir, "known_hosts", jump.sshd.KnownHostsLine())
-			args := sshdtest.SSHArgs(jump.keyPath, kh, jump.sshd.Port, jump.sshd.User, "127.0.0.1")
-			args = append(args[:len(args)-1], "-N", "-v", "-o", "ExitOnForwardFailure=yes",
-				"-R", fmt.Sprintf("localhost:%d:%s", port, box.Addr()), args[len(args)-1])
-			args = append([]string{args[0], "-o", "LogLevel=VERBOSE"}, args[1:]...)
-			if cipher != "default" {
-				args = append([]string{args[0], "-c", cipher}, args[1:]...)
-			}
-			startSSHForward(b, args, port)
-			throughput(b, port)
+			throughput(b, openSSHForward(b, cipher, sink))
 		})
 	}
+}
+
+// tunnelForward starts this package's tunnel with one remote forward to a
+// local server that runs handle, against a real sshd, and returns the
+// forward's port on the jump host.
+func tunnelForward(b *testing.B, handle func(net.Conn)) int {
+	jump := benchJump(b)
+	box := startServer(b, handle)
+	cfg := jump.config(b, tunnel.Forward{Remote: "localhost:0", Local: box.Addr()})
+	cfg.Logger = nil
+	tun := startTunnel(b, cfg)
+	return tun.Status().Forwards[0].BoundPort
+}
+
+// openSSHForward starts OpenSSH's `ssh -R` (with cipher, or its default)
+// against the same kind of sshd, forwarding to a local server that runs
+// handle, and returns the forward's port on the jump host.
+func openSSHForward(b *testing.B, cipher string, handle func(net.Conn)) int {
+	jump := benchJump(b)
+	box := startServer(b, handle)
+	port := sshdtest.FreePort(b)
+	kh := writeFile(b, jump.dir, "known_hosts", jump.sshd.KnownHostsLine())
+	args := sshdtest.SSHArgs(jump.keyPath, kh, jump.sshd.Port, jump.sshd.User, "127.0.0.1")
+	args = append(args[:len(args)-1], "-N", "-v", "-o", "ExitOnForwardFailure=yes",
+		"-R", fmt.Sprintf("localhost:%d:%s", port, box.Addr()), args[len(args)-1])
+	args = append([]string{args[0], "-o", "LogLevel=VERBOSE"}, args[1:]...)
+	if cipher != "default" {
+		args = append([]string{args[0], "-c", cipher}, args[1:]...)
+	}
+	startSSHForward(b, args, port)
+	return port
 }
 
 // startSSHForward runs an OpenSSH client with -R and waits until it says

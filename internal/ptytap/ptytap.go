@@ -1,0 +1,223 @@
+//go:build linux
+
+// Package ptytap puts a pseudo-terminal in front of a serial line (in the
+// benches, the modem simulator's pty) and counts the bytes that cross it
+// each way. A client opens the tap's Path as its serial port; what it
+// writes reaches the line and the line's answers come back. The tap opens
+// the line when the client first writes and closes it when the client
+// closes the tap, so the line sees the client's hang-ups as its own.
+//
+// It is a test helper: it adds a copy each way, so it is for counting, not
+// for timing.
+package ptytap
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
+)
+
+// hangupPoll is how often a tap nobody has open is checked for a client.
+const hangupPoll = 20 * time.Millisecond
+
+// Tap is a counting pty in front of a serial line.
+type Tap struct {
+	master *os.File
+	path   string
+	target string
+
+	toLine, fromLine atomic.Int64
+
+	done chan struct{}
+	wg   sync.WaitGroup
+	once sync.Once
+
+	mu   sync.Mutex // guards line
+	line *os.File   // the target, open while a client has the tap open
+}
+
+// New opens a tap in front of the serial line at target.
+func New(target string) (*Tap, error) {
+	master, slave, err := pty.Open()
+	if err != nil {
+		return nil, fmt.Errorf("ptytap: open pty: %w", err)
+	}
+	path := slave.Name()
+	err = setRaw(slave)
+	if cerr := slave.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		master, err = pollable(master)
+	} else {
+		master.Close()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ptytap: %s: %w", path, err)
+	}
+	t := &Tap{master: master, path: path, target: target, done: make(chan struct{})}
+	t.wg.Add(1)
+	go t.serve()
+	return t, nil
+}
+
+// Path is the tap's pty: what a client opens in place of the line.
+func (t *Tap) Path() string { return t.path }
+
+// Bytes returns how many bytes the client sent to the line and the line
+// sent back to the client, since New.
+func (t *Tap) Bytes() (toLine, fromLine int64) { return t.toLine.Load(), t.fromLine.Load() }
+
+// Close stops the tap and closes both sides; it waits for its goroutines.
+func (t *Tap) Close() error {
+	var err error
+	t.once.Do(func() {
+		close(t.done)
+		err = t.master.Close()
+		t.closeLine()
+		t.wg.Wait()
+	})
+	return err
+}
+
+// serve copies what the client writes to the line, opening the line on
+// the client's first bytes and closing it when the client hangs up.
+func (t *Tap) serve() {
+	defer t.wg.Done()
+	b := make([]byte, 4096)
+	for {
+		n, err := t.master.Read(b)
+		if n > 0 {
+			if line := t.openLine(); line != nil {
+				if w, _ := line.Write(b[:n]); w > 0 {
+					t.toLine.Add(int64(w))
+				}
+			}
+		}
+		switch {
+		case err == nil:
+		case errors.Is(err, syscall.EIO):
+			// Nobody has the tap open: the client hung up.
+			t.closeLine()
+			select {
+			case <-t.done:
+				return
+			case <-time.After(hangupPoll):
+			}
+		default:
+			return
+		}
+	}
+}
+
+// openLine returns the line, opening it (and its reader) if needed; nil
+// when it cannot be opened, and the client's bytes are lost, as on a
+// modem that went away.
+func (t *Tap) openLine() *os.File {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.line != nil {
+		return t.line
+	}
+	select {
+	case <-t.done:
+		return nil
+	default:
+	}
+	// O_NONBLOCK puts the pty on the runtime poller, so Close wakes a Read.
+	f, err := os.OpenFile(t.target, os.O_RDWR|unix.O_NOCTTY|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return nil
+	}
+	t.line = f
+	t.wg.Add(1)
+	go t.copyBack(f)
+	return f
+}
+
+// copyBack copies the line's output to the client until the line closes.
+func (t *Tap) copyBack(line *os.File) {
+	defer t.wg.Done()
+	b := make([]byte, 4096)
+	for {
+		n, err := line.Read(b)
+		if n > 0 {
+			// A write to a tap whose client went away fails: those bytes
+			// never reached anyone and are not counted.
+			if w, _ := t.master.Write(b[:n]); w > 0 {
+				t.fromLine.Add(int64(w))
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (t *Tap) closeLine() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.line != nil {
+		t.line.Close()
+		t.line = nil
+	}
+}
+
+// pollable returns f as a non-blocking file on the runtime poller (pty.Open
+// leaves the master blocking, and a blocked Read would survive Close).
+func pollable(f *os.File) (*os.File, error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	nfd := -1
+	var derr error
+	if err := rc.Control(func(fd uintptr) { nfd, derr = unix.Dup(int(fd)) }); err != nil {
+		derr = err
+	}
+	name := f.Name()
+	f.Close()
+	if derr != nil {
+		return nil, derr
+	}
+	if err := unix.SetNonblock(nfd, true); err != nil {
+		unix.Close(nfd)
+		return nil, err
+	}
+	return os.NewFile(uintptr(nfd), name), nil
+}
+
+// setRaw puts the tap's side in raw mode until the client sets its own.
+func setRaw(f *os.File) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var terr error
+	cerr := rc.Control(func(fd uintptr) {
+		tio, err := unix.IoctlGetTermios(int(fd), unix.TCGETS)
+		if err != nil {
+			terr = err
+			return
+		}
+		tio.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON | unix.IXOFF
+		tio.Oflag &^= unix.OPOST
+		tio.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
+		tio.Cflag &^= unix.CSIZE | unix.PARENB
+		tio.Cflag |= unix.CS8 | unix.CREAD | unix.CLOCAL
+		tio.Cc[unix.VMIN], tio.Cc[unix.VTIME] = 1, 0
+		terr = unix.IoctlSetTermios(int(fd), unix.TCSETS, tio)
+	})
+	if cerr != nil {
+		return cerr
+	}
+	return terr
+}
