@@ -172,6 +172,12 @@ func (a *Agent) close() {
 // cleaned up first.
 func (a *Agent) Run(ctx context.Context) error {
 	defer a.close()
+	defer func() {
+		// The readings the store held back (signal, bytes, last poll).
+		if err := a.store.Flush(); err != nil {
+			a.log.Error("state not saved", "err", err)
+		}
+	}()
 	// The control socket first: it is also the guard against a second
 	// daemon, which must not "clean up" the first one's live session.
 	ctl, err := control.Listen(control.SocketPath(a.cfg.StateDir), control.HandlerFunc(a.requests.Control), a.log,

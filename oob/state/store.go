@@ -22,15 +22,31 @@ const FileName = "state.json"
 
 const tempPrefix = ".state.json.tmp-"
 
-// Store is the state of one running oobd, in memory and on disk. It is safe
-// for concurrent use; every Update is written through before it returns.
-type Store struct {
-	dir    string
-	now    func() time.Time
-	logger *slog.Logger
+// DefaultReadingsEvery is how often a change of readings alone (signal,
+// bytes, last poll and answer) is written to state.json: an SD card is
+// not written every second for a byte count, and a crash loses at most
+// this much of them.
+const DefaultReadingsEvery = 10 * time.Minute
 
-	mu sync.Mutex // guards st, and orders the writes of state.json
+// Store is the state of one running oobd, in memory and on disk. It is safe
+// for concurrent use. An Update that changes more than readings is written
+// through before it returns; one that changes readings alone is written
+// when the last write is older than the readings interval, by the next
+// write, or by Flush.
+type Store struct {
+	dir           string
+	now           func() time.Time
+	logger        *slog.Logger
+	readingsEvery time.Duration
+
+	mu sync.Mutex // guards the fields below, and orders the writes of state.json
 	st State
+	// written is when state.json was last written, and durable what it
+	// held apart from readings; dirty is set while st has readings the
+	// file lacks.
+	written time.Time
+	durable []byte
+	dirty   bool
 	// Recovered is set when state.json could not be read and was moved
 	// aside; it names the copy.
 	recovered string
@@ -42,6 +58,10 @@ type Option func(*Store)
 // WithClock sets the clock for UpdatedAt (tests).
 func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
 
+// WithReadingsEvery sets how often a change of readings alone is written
+// (DefaultReadingsEvery); 0 writes every change.
+func WithReadingsEvery(d time.Duration) Option { return func(s *Store) { s.readingsEvery = d } }
+
 // WithLogger sets where the store reports a damaged file.
 func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.logger = l } }
 
@@ -51,7 +71,7 @@ func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.logger = l } 
 // state.json.corrupt-TIME and oobd starts clean, saying so. Temporary files
 // left by a crash mid-write are removed.
 func Open(dir string, opts ...Option) (*Store, error) {
-	s := &Store{dir: dir, now: time.Now, logger: slog.New(slog.DiscardHandler)}
+	s := &Store{dir: dir, now: time.Now, logger: slog.New(slog.DiscardHandler), readingsEvery: DefaultReadingsEvery}
 	for _, o := range opts {
 		o(s)
 	}
@@ -94,19 +114,55 @@ func (s *Store) Snapshot() State {
 	return clone(s.st)
 }
 
-// Update applies fn to a copy of the state and writes it. fn runs under the
-// store's lock: keep it short and do no I/O in it. When the write fails the
-// change is kept in memory (the agent goes on working) and the error is
-// returned.
+// Update applies fn to a copy of the state and writes it (a change of
+// readings alone maybe later: see Store). fn runs under the store's lock:
+// keep it short and do no I/O in it. When the write fails the change is
+// kept in memory (the agent goes on working) and the error is returned.
 func (s *Store) Update(fn func(*State)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	next := clone(s.st)
 	fn(&next)
 	next.Version = Version
-	next.UpdatedAt = s.now()
+	now := s.now()
+	next.UpdatedAt = now
 	s.st = next
-	return write(s.dir, next)
+	durable := durableJSON(next)
+	if bytes.Equal(durable, s.durable) && now.Sub(s.written) < s.readingsEvery {
+		s.dirty = true
+		return nil
+	}
+	return s.writeLocked(now, durable)
+}
+
+// Flush writes readings that Update held back. The agent calls it when it
+// stops.
+func (s *Store) Flush() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.dirty {
+		return nil
+	}
+	return s.writeLocked(s.now(), durableJSON(s.st))
+}
+
+func (s *Store) writeLocked(now time.Time, durable []byte) error {
+	if err := write(s.dir, s.st); err != nil {
+		return err
+	}
+	s.written, s.durable, s.dirty = now, durable, false
+	return nil
+}
+
+// durableJSON is the state without its readings: what must reach the
+// disk at once when it changes.
+func durableJSON(st State) []byte {
+	st.UpdatedAt, st.LastPoll = time.Time{}, time.Time{}
+	st.Modem.LastAnswer = time.Time{}
+	st.Modem.SignalDBm, st.Modem.SignalKnown = 0, false
+	st.Session.Bytes = 0
+	b, _ := json.Marshal(st)
+	return b
 }
 
 // CorruptError is a state file that exists but does not parse.

@@ -224,3 +224,75 @@ func TestStatusJSON(t *testing.T) {
 		}
 	}
 }
+
+// Readings alone (signal, bytes, last poll) reach the file at most every
+// readings interval, or with the next durable change, or at Flush; a
+// durable change is written at once.
+func TestReadingsAreWrittenLazily(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Date(2026, 11, 23, 21, 0, 0, 0, time.UTC)
+	s, err := Open(dir, WithClock(func() time.Time { return now }), WithReadingsEvery(10*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	onDisk := func() State {
+		t.Helper()
+		st, err := Read(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	reading := func(dbm int, bytes int64) {
+		t.Helper()
+		if err := s.Update(func(st *State) {
+			st.Modem.SignalDBm, st.Modem.SignalKnown, st.LastPoll = dbm, true, now
+			st.Session.Bytes = bytes
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reading(-70, 0) // the first write of a run is never held back
+	if got := onDisk(); got.Modem.SignalDBm != -70 {
+		t.Fatalf("first reading not written: %+v", got.Modem)
+	}
+	for i := 1; i <= 5; i++ {
+		now = now.Add(time.Minute)
+		reading(-70-i, int64(i)*1000)
+	}
+	if got := onDisk(); got.Modem.SignalDBm != -70 || got.Session.Bytes != 0 {
+		t.Errorf("readings written within the interval: %+v", got)
+	}
+	if mem := s.Snapshot(); mem.Modem.SignalDBm != -75 || mem.Session.Bytes != 5000 {
+		t.Errorf("readings not kept in memory: %+v", mem)
+	}
+	// A durable change goes at once, and takes the held readings along.
+	if err := s.Update(func(st *State) { st.Trigger.LastStep = 7 }); err != nil {
+		t.Fatal(err)
+	}
+	if got := onDisk(); got.Trigger.LastStep != 7 || got.Modem.SignalDBm != -75 || got.Session.Bytes != 5000 {
+		t.Errorf("durable change not written with the readings: %+v", got)
+	}
+	now = now.Add(time.Minute)
+	reading(-80, 6000)
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if got := onDisk(); got.Modem.SignalDBm != -80 {
+		t.Errorf("Flush did not write the held reading: %+v", got.Modem)
+	}
+	// Past the interval a reading is written by itself.
+	now = now.Add(10 * time.Minute)
+	reading(-90, 7000)
+	if got := onDisk(); got.Modem.SignalDBm != -90 || got.Session.Bytes != 7000 {
+		t.Errorf("reading past the interval not written: %+v", got)
+	}
+	// A modem that stops answering is no mere reading.
+	now = now.Add(time.Second)
+	if err := s.Update(func(st *State) { st.Modem.OK = false; st.Modem.LastError = "timeout" }); err != nil {
+		t.Fatal(err)
+	}
+	if got := onDisk(); got.Modem.LastError != "timeout" {
+		t.Errorf("modem failure held back: %+v", got.Modem)
+	}
+}
