@@ -375,7 +375,9 @@ func (p *Poller) pollAndLog(ctx context.Context, why string) {
 		}
 	}()
 	defer p.alive()
-	err := p.Poll(ctx)
+	// A new-message indication reads the inbox and nothing else: the
+	// modem's readings wait for the schedule's next round.
+	err := p.poll(ctx, why != "indication")
 	if c := p.opts.counter; c != nil {
 		switch {
 		case err == nil:
@@ -414,10 +416,14 @@ func (p *Poller) alive() {
 // anything else, and the replies owed to the other texts wait. With a
 // single-port modem they wait for the session (the dialer has the port);
 // with two ports they go out once the ups are on their way.
-func (p *Poller) Poll(ctx context.Context) error {
+func (p *Poller) Poll(ctx context.Context) error { return p.poll(ctx, true) }
+
+// poll is Poll; with readings it also asks the modem's state (signal,
+// registration, SIM, storage) before listing.
+func (p *Poller) poll(ctx context.Context, readings bool) error {
 	p.runMu.Lock()
 	defer p.runMu.Unlock()
-	reqs, replies, err := p.read(ctx)
+	reqs, replies, err := p.read(ctx, readings)
 	isUp := func(r trigger.Request) int {
 		if r.Verb == trigger.VerbUp {
 			return 0
@@ -452,9 +458,10 @@ func (p *Poller) hold(replies []outgoing) {
 	p.modemMu.Unlock()
 }
 
-// read lists, decides, audits and deletes every stored message. It
-// returns the accepted requests and the replies the decisions carry.
-func (p *Poller) read(ctx context.Context) ([]trigger.Request, []outgoing, error) {
+// read lists, decides, audits and deletes every stored message (asking
+// the modem's readings first, with readings). It returns the accepted
+// requests and the replies the decisions carry.
+func (p *Poller) read(ctx context.Context, readings bool) ([]trigger.Request, []outgoing, error) {
 	if p.lent.Load() {
 		return nil, nil, ErrPaused // a session is taking the port: not one more round
 	}
@@ -467,7 +474,10 @@ func (p *Poller) read(ctx context.Context) ([]trigger.Request, []outgoing, error
 	// Replies held for a session that did not take the port after all.
 	held := p.pending
 	p.pending = nil
-	info, infoErr := p.modem.Info(ctx)
+	info, infoErr := p.modem.Cached(), error(nil)
+	if readings || info.SIM == "" { // "": never read in this run
+		info, infoErr = p.modem.Info(ctx)
+	}
 	msgs, err := p.modem.Messages(ctx)
 	if err != nil {
 		p.observe(ctx, observation{now: now, info: info, infoErr: infoErr, listErr: err})

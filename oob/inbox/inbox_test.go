@@ -40,6 +40,9 @@ type fakeModem struct {
 	calls   int
 	total   int
 	listErr error
+	// infos counts readings asked; infosAtList is infos at each listing.
+	infos       int
+	infosAtList []int
 
 	released, reacquired int
 	arrivals             chan struct{}
@@ -59,6 +62,7 @@ func (f *fakeModem) Messages(ctx context.Context) ([]modem.Message, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
+	f.infosAtList = append(f.infosAtList, f.infos)
 	if f.listErr != nil {
 		return nil, f.listErr
 	}
@@ -95,7 +99,12 @@ func (f *fakeModem) Send(ctx context.Context, number, text string) error {
 	return nil
 }
 
-func (f *fakeModem) Info(ctx context.Context) (modem.Info, error) { return f.Cached(), nil }
+func (f *fakeModem) Info(ctx context.Context) (modem.Info, error) {
+	f.mu.Lock()
+	f.infos++
+	f.mu.Unlock()
+	return f.Cached(), nil
+}
 
 func (f *fakeModem) Cached() modem.Info {
 	f.mu.Lock()
@@ -434,6 +443,32 @@ func TestListFailureMarksModem(t *testing.T) {
 	}
 	if st := r.store.Snapshot(); st.Modem.OK || st.Modem.LastError == "" {
 		t.Errorf("modem state %+v", st.Modem)
+	}
+}
+
+// A new-message indication lists the inbox at once, with no readings
+// asked first (only the run's very first read asks them); the schedule's
+// rounds ask them.
+func TestIndicationReadsOnlyTheInbox(t *testing.T) {
+	r := newRig(t, WithSchedule("@every 1h"), WithIndications(true))
+	if err := r.p.Poll(context.Background()); err != nil { // the first round
+		t.Fatal(err)
+	}
+	if err := r.p.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r.m.put(sms(3, owner, t0, secret+" status"))
+	r.m.arrivals <- struct{}{}
+	select {
+	case <-r.h.got:
+	case <-time.After(10 * time.Second):
+		t.Fatal("indication did not run the reader")
+	}
+	r.p.Close()
+	r.m.mu.Lock()
+	defer r.m.mu.Unlock()
+	if want := []int{1, 1}; !slices.Equal(r.m.infosAtList, want) {
+		t.Errorf("readings asked before each listing: %v, want %v (the first round's, none for the indication)", r.m.infosAtList, want)
 	}
 }
 
