@@ -88,6 +88,24 @@ func TestBackoff(t *testing.T) {
 	}
 }
 
+// The first reconnect after a loss goes at once; the rest back off.
+func TestReconnectDelay(t *testing.T) {
+	tun := &Tunnel{opt: options{backoffMin: time.Second, backoffMax: 8 * time.Second}}
+	for _, tt := range []struct {
+		n        int
+		min, max time.Duration
+	}{
+		{1, 0, 0},
+		{2, 750 * time.Millisecond, time.Second},
+		{3, 1500 * time.Millisecond, 2 * time.Second},
+		{20, 6 * time.Second, 8 * time.Second},
+	} {
+		if got := tun.reconnectDelay(tt.n); got < tt.min || got > tt.max {
+			t.Errorf("reconnectDelay(%d) = %v, want within [%v, %v]", tt.n, got, tt.min, tt.max)
+		}
+	}
+}
+
 // FuzzParseHostPort: config addresses never panic and accepted ones are
 // well formed.
 func FuzzParseHostPort(f *testing.F) {

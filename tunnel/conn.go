@@ -95,6 +95,7 @@ type conn struct {
 	// Path.Rebind), local its own address on this box.
 	raw    net.Conn
 	local  netip.Addr
+	made   time.Time       // when it was established
 	ctx    context.Context // ends when the connection is closed
 	cancel context.CancelFunc
 	bound  []BoundForward
@@ -155,6 +156,7 @@ func (t *Tunnel) establish(ctx context.Context, retry time.Duration) (*conn, err
 	cctx, ccancel := context.WithCancel(context.Background())
 	c := &conn{
 		t:      t,
+		made:   time.Now(),
 		client: ssh.NewClient(sshConn, chans, reqs),
 		raw:    nc,
 		ctx:    cctx,

@@ -566,7 +566,11 @@ func (t *Tunnel) setState(s State, err error) {
 func (t *Tunnel) supervise(ctx context.Context, c *conn) {
 	defer close(t.done)
 	suspended := false
-	attempt := 0 // reconnects tried since the last loss
+	// attempt counts the reconnects since the last loss of a connection
+	// that held (stableFor): the first after it goes at once, the rest
+	// back off; a jump host that drops every connection at once is not
+	// hammered.
+	attempt := 0
 	stop := func(s State, err error) {
 		t.drop(c)
 		if s == StateFailed {
@@ -584,15 +588,18 @@ func (t *Tunnel) supervise(ctx context.Context, c *conn) {
 			var err error
 			cmd, got, err = c.hold(ctx, t.cmds)
 			if !got {
+				held := time.Since(c.made)
 				t.drop(c)
 				c = nil
 				if ctx.Err() != nil {
 					stop(StateClosed, nil)
 					return
 				}
-				t.log.Warn("tunnel: connection lost", "err", err)
+				t.log.Warn("tunnel: connection lost", "err", err, "held", held.Round(time.Second))
 				t.setState(StateDown, err)
-				attempt = 0
+				if held >= stableFor {
+					attempt = 0
+				}
 				continue
 			}
 		case suspended:
@@ -613,7 +620,7 @@ func (t *Tunnel) supervise(ctx context.Context, c *conn) {
 			}
 		default:
 			attempt++
-			timer := time.NewTimer(t.backoff(attempt))
+			timer := time.NewTimer(t.reconnectDelay(attempt))
 			got := false
 			select {
 			case <-ctx.Done():
@@ -629,7 +636,7 @@ func (t *Tunnel) supervise(ctx context.Context, c *conn) {
 				nc, err := t.reconnect(ctx)
 				switch {
 				case err == nil:
-					c, attempt = nc, 0
+					c = nc
 				case ctx.Err() != nil:
 					stop(StateClosed, nil)
 					return
@@ -809,6 +816,19 @@ func (t *Tunnel) attemptCtx(parent, also context.Context) (ctx context.Context, 
 		t.mu.Unlock()
 		cancel(nil)
 	}, true
+}
+
+// stableFor is how long a connection must have held for its loss to be
+// news: the first reconnect after it is at once.
+const stableFor = 30 * time.Second
+
+// reconnectDelay is the wait before reconnect attempt n (from 1) after a
+// loss: none for the first, then backoff.
+func (t *Tunnel) reconnectDelay(n int) time.Duration {
+	if n <= 1 {
+		return 0
+	}
+	return t.backoff(n - 1)
 }
 
 // backoff is the delay before reconnect attempt n (from 1): doubling from

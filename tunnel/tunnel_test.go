@@ -173,6 +173,23 @@ func TestReconnectKeepsPort(t *testing.T) {
 	}
 }
 
+// TestReconnectAtOnce: the first reconnect after a loss does not wait
+// for the backoff (a minute here): the owner's way back is down.
+func TestReconnectAtOnce(t *testing.T) {
+	target := startServer(t, answerAfterEOF)
+	jh, cfg := inProcess(t, tunnel.Forward{Remote: "localhost:0", Local: target.Addr()})
+	ev := newEvents()
+	startTunnel(t, cfg, tunnel.WithEvents(ev.fn), tunnel.WithBackoff(time.Minute, time.Minute))
+	ev.next(t, tunnel.StateUp)
+	jh.DropConnections()
+	ev.next(t, tunnel.StateDown)
+	start := time.Now()
+	ev.next(t, tunnel.StateUp)
+	if took := time.Since(start); took >= 45*time.Second {
+		t.Errorf("reconnected after %v: the first reconnect waited for the backoff", took)
+	}
+}
+
 // TestStartContextEnds: the tunnel lives as long as Start's context.
 func TestStartContextEnds(t *testing.T) {
 	ignore := goleak.IgnoreCurrent()
