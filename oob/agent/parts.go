@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"fmt"
-	"net"
 	"time"
 
 	"github.com/oobd/oobd/oob/console"
@@ -25,23 +24,15 @@ func (p pppLink) Up(ctx context.Context) (session.Path, error) {
 	if err != nil {
 		return nil, err // not a typed nil in the interface
 	}
-	return pppPath{path}, nil
+	return path, nil
 }
 
-// pppPath is the link's path, which can also take over the tunnel's
-// connection from the link that dropped before it (session.Rebinder): a
-// redial that gets the old address back keeps the tunnel's connection,
-// its forwards and the owner's sessions through them, if the connection
-// leaves through the new interface. On Linux that takes binding its
-// socket again (rebindToInterface); the link's own Path may take this
-// over, and pppPath then goes.
-type pppPath struct{ *link.Path }
-
-func (p pppPath) Rebind(c net.Conn) error { return rebindToInterface(c, p.Interface()) }
-
-// The session holds the real parts through its own interfaces.
+// The session holds the real parts through its own interfaces. A link's
+// path can move the tunnel's connection onto itself after a redial that
+// got the old address back: the tunnel, its forwards and the owner's
+// sessions through them carry on.
 var (
-	_ session.Rebinder = pppPath{}
+	_ session.Rebinder = (*link.Path)(nil)
 	_ session.Tunnel   = (*tunnel.Tunnel)(nil)
 )
 

@@ -46,6 +46,26 @@ func boundDialer(li linkInfo, bindToDevice func(fd uintptr, ifname string) error
 	}
 }
 
+// rebindSocket binds the socket under c to ifname with bindToDevice.
+func rebindSocket(c net.Conn, ifname string, bindToDevice func(fd uintptr, ifname string) error) error {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return fmt.Errorf("rebind to %s: %T has no socket", ifname, c)
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return fmt.Errorf("rebind to %s: %w", ifname, err)
+	}
+	var berr error
+	if err := rc.Control(func(fd uintptr) { berr = bindToDevice(fd, ifname) }); err != nil {
+		return fmt.Errorf("rebind to %s: %w", ifname, err)
+	}
+	if berr != nil {
+		return fmt.Errorf("rebind to %s: %w", ifname, berr)
+	}
+	return nil
+}
+
 // boundResolver asks servers on port, in turn, over sockets from d (bound
 // to the link), whatever /etc/resolv.conf says.
 func boundResolver(d *net.Dialer, servers []netip.Addr, port uint16) *net.Resolver {

@@ -179,6 +179,11 @@ func (f *fakeOS) dialer(linkInfo) *net.Dialer {
 	}}
 }
 
+func (f *fakeOS) rebind(net.Conn, linkInfo) error {
+	f.called("rebind")
+	return nil
+}
+
 func (f *fakeOS) controls() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()

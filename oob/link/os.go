@@ -30,6 +30,9 @@ type osLink interface {
 	routeChanges() (changes <-chan struct{}, stop func(), err error)
 	// dialer returns a dialer whose sockets leave through li only.
 	dialer(li linkInfo) *net.Dialer
+	// rebind makes c, dialed through an earlier link, leave through li
+	// as dialer's sockets do.
+	rebind(c net.Conn, li linkInfo) error
 	// counters reads li's byte counters.
 	counters(li linkInfo) (byteCounts, error)
 	// processes lists every process, zombies included.

@@ -75,6 +75,13 @@ func (p *Path) DialContext(ctx context.Context, network, addr string) (net.Conn,
 	return p.dialer.DialContext(ctx, network, addr)
 }
 
+// Rebind makes c, a connection dialed through an earlier path (the
+// tunnel's, kept across a redial), leave through this one, as the sockets
+// DialContext makes do. On Linux that binds its socket to the new
+// interface; where sockets are bound to the link's address (FreeBSD)
+// there is nothing to do.
+func (p *Path) Rebind(c net.Conn) error { return p.link.os.rebind(c, p.t.info) }
+
 // Done is closed when the path has ended: the link dropped, or Down.
 func (p *Path) Done() <-chan struct{} { return p.done }
 

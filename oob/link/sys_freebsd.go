@@ -94,6 +94,10 @@ func (freebsdOS) routeChanges() (<-chan struct{}, func(), error) {
 // dialer binds the link's local address: FreeBSD has no SO_BINDTODEVICE.
 func (freebsdOS) dialer(li linkInfo) *net.Dialer { return boundDialer(li, nil) }
 
+// rebind has nothing to do: a socket bound to the link's address lives on
+// once a new link (tun0 or tun1 alike) has that address again.
+func (freebsdOS) rebind(net.Conn, linkInfo) error { return nil }
+
 func (freebsdOS) counters(li linkInfo) (byteCounts, error) {
 	out, errb, err := run("netstat", "--libxo", "json", "-I", li.name, "-b", "-n")
 	if err != nil {

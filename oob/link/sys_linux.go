@@ -302,6 +302,17 @@ func (linuxOS) dialer(li linkInfo) *net.Dialer {
 	return boundDialer(li, func(fd uintptr, ifname string) error { return unix.BindToDevice(int(fd), ifname) })
 }
 
+// rebind binds c's socket to li again. SO_BINDTODEVICE holds the
+// interface's index, resolved from the name when it is set, not the name:
+// a redial makes a new ppp0 with a new index, and a socket bound to the
+// old one can send nothing, while the kernel answers what comes for it on
+// the new one with a reset, which ends the jump host's side of the
+// session. Bound again to the new ppp0, it carries on when the new link
+// has its address.
+func (linuxOS) rebind(c net.Conn, li linkInfo) error {
+	return rebindSocket(c, li.name, func(fd uintptr, ifname string) error { return unix.BindToDevice(int(fd), ifname) })
+}
+
 func (linuxOS) counters(li linkInfo) (byteCounts, error) {
 	lk, err := netlink.LinkByIndex(li.index)
 	if err != nil {

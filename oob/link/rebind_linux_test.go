@@ -1,4 +1,4 @@
-package agent
+package link
 
 import (
 	"io"
@@ -7,9 +7,9 @@ import (
 	"testing"
 )
 
-// TestRebindToInterface: a connected socket is bound to an interface by
+// TestRebind: the real OS binds a connected socket to an interface by
 // name; a name with no interface is refused, naming it.
-func TestRebindToInterface(t *testing.T) {
+func TestRebind(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -34,7 +34,7 @@ func TestRebindToInterface(t *testing.T) {
 		t.Fatal("no connection accepted")
 	}
 	defer peer.Close()
-	if err := rebindToInterface(c, "lo"); err != nil {
+	if err := (linuxOS{}).rebind(c, linkInfo{name: "lo"}); err != nil {
 		t.Fatalf("rebind to lo: %v", err)
 	}
 	// Still connected through lo.
@@ -42,14 +42,14 @@ func TestRebindToInterface(t *testing.T) {
 	if _, err := io.ReadFull(peer, make([]byte, 1)); err != nil {
 		t.Fatalf("after the rebind: %v", err)
 	}
-	err = rebindToInterface(c, "nosuch0")
+	err = (linuxOS{}).rebind(c, linkInfo{name: "nosuch0"})
 	if err == nil || !strings.Contains(err.Error(), "nosuch0") {
 		t.Fatalf("rebind to a missing interface: %v", err)
 	}
 	a, b := net.Pipe()
 	defer a.Close()
 	defer b.Close()
-	if err := rebindToInterface(a, "lo"); err == nil {
+	if err := (linuxOS{}).rebind(a, linkInfo{name: "lo"}); err == nil {
 		t.Fatal("a connection without a socket rebound")
 	}
 }
