@@ -217,6 +217,8 @@ type fakeTunnel struct {
 	ports      []int
 	resumes    int
 	resumeCtxs []context.Context
+	// reconnects is how often the tunnel connected again by itself.
+	reconnects int
 	// resume, when set, is what Resume returns, after it is logged; it
 	// may wait on ctx.
 	resume func(ctx context.Context) error
@@ -246,7 +248,11 @@ func (t *fakeTunnel) SelfCheck(ctx context.Context) ([]tunnel.CheckResult, error
 	t.ev.add("self-check passed")
 	return []tunnel.CheckResult{{Forward: f, Banner: "SSH-2.0-OpenSSH_9.2"}}, nil
 }
-func (t *fakeTunnel) Reconnects() int { return 2 }
+func (t *fakeTunnel) Reconnects() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.reconnects
+}
 func (t *fakeTunnel) Suspend() error {
 	t.ev.add("tunnel suspended")
 	return nil
@@ -422,7 +428,7 @@ func newRig(t *testing.T, cfg Config, setups ...func(*rig)) *rig {
 	ev := &events{}
 	r := &rig{
 		t: t, ctx: ctx, clk: clock.NewFake(epoch), ev: ev,
-		link: &fakeLink{ev: ev}, tun: &fakeTunnel{ev: ev}, notices: &fakeNotices{ev: ev},
+		link: &fakeLink{ev: ev}, tun: &fakeTunnel{ev: ev, reconnects: 2}, notices: &fakeNotices{ev: ev},
 		rec: &fakeRecorder{}, runDone: make(chan struct{}),
 	}
 	for _, s := range setups {

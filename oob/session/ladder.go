@@ -240,9 +240,15 @@ func (l *ladder) hold() (reason, step string) {
 func (l *ladder) checkBudget() (used uint64, over bool) {
 	rx, tx := l.path.Bytes()
 	rx, tx = l.earlierRx+rx, l.earlierTx+tx
+	reconnects, fs := l.tun.Reconnects(), l.tun.Forwards()
 	rep := l.s.update(func(rep *Report) {
 		rep.Bytes, rep.BytesRx, rep.BytesTx = rx+tx, rx, tx
-		rep.Reconnects = l.tun.Reconnects()
+		if reconnects != rep.Reconnects && len(fs) > 0 {
+			// The tunnel connected again by itself: a port 0 forward may
+			// have another port now.
+			rep.Forwards = fs
+		}
+		rep.Reconnects = reconnects
 	})
 	l.record(rep)
 	return rx + tx, l.cfg.DataBudget > 0 && rx+tx >= l.cfg.DataBudget

@@ -404,6 +404,21 @@ func TestDataBudget(t *testing.T) {
 	}
 }
 
+// The tunnel connects again by itself (its jump host restarted) and its
+// port 0 forward gets another port: the session records the new one.
+func TestTunnelReconnectRefreshesForwards(t *testing.T) {
+	r := newRig(t, baseConfig)
+	r.up(0)
+	r.tun.set(func(t *fakeTunnel) { t.reconnects, t.ports, t.resumes = 3, []int{40022, 40023}, 1 })
+	r.rec.skip()
+	r.clk.Advance(time.Minute)
+	rep := r.waitRecord(func(rep Report) bool { return rep.Reconnects == 3 })
+	if len(rep.Forwards) != 1 || rep.Forwards[0].BoundPort != 40023 {
+		t.Errorf("forwards after the tunnel's reconnect: %+v, want port 40023", rep.Forwards)
+	}
+	r.endsAt(epoch.Add(30 * time.Minute))
+}
+
 // A link that drops by itself is dialed again while the session has
 // time, as often as it drops, and the tunnel, suspended meanwhile, is
 // resumed on each new link (never opened again); the session keeps its
