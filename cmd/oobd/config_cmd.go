@@ -13,7 +13,7 @@ import (
 // secret.
 func runCheckConfig(_ context.Context, env *cmdEnv, args []string) error {
 	fs := newFlagSet(env, "check-config", "--config FILE")
-	path := fs.String("config", defaultConfigPath, "the config `file` to check")
+	path := fs.String("config", defaultConfig(), "the config `file` to check")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return err

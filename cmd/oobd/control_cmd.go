@@ -17,7 +17,7 @@ import (
 
 func runUp(ctx context.Context, env *cmdEnv, args []string) error {
 	fs := newFlagSet(env, "up", "--config FILE [--for DURATION]")
-	cfgPath := fs.String("config", defaultConfigPath, "the daemon's config `file`")
+	cfgPath := fs.String("config", defaultConfig(), "the daemon's config `file`")
 	d := fs.Duration("for", 0, "how long the session lasts (default: session.duration)")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
@@ -45,7 +45,7 @@ func runUp(ctx context.Context, env *cmdEnv, args []string) error {
 
 func runDown(ctx context.Context, env *cmdEnv, args []string) error {
 	fs := newFlagSet(env, "down", "--config FILE")
-	cfgPath := fs.String("config", defaultConfigPath, "the daemon's config `file`")
+	cfgPath := fs.String("config", defaultConfig(), "the daemon's config `file`")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -59,7 +59,7 @@ func runDown(ctx context.Context, env *cmdEnv, args []string) error {
 
 func runDrill(ctx context.Context, env *cmdEnv, args []string) error {
 	fs := newFlagSet(env, "drill", "--config FILE")
-	cfgPath := fs.String("config", defaultConfigPath, "the daemon's config `file`")
+	cfgPath := fs.String("config", defaultConfig(), "the daemon's config `file`")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}

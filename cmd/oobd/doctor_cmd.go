@@ -17,7 +17,7 @@ func runDoctor(ctx context.Context, env *cmdEnv, args []string) error {
 		"host), the jump host's key and the forwards' targets (when reachable over\n"+
 		"the LAN), Pushover and the clock. Each line is ✓, ✗ with the fix, or –\n"+
 		"(skipped, with why). Run it as root.\n")
-	cfgPath := fs.String("config", defaultConfigPath, "the config `file` to check")
+	cfgPath := fs.String("config", defaultConfig(), "the config `file` to check")
 	timeout := fs.Duration("timeout", doctor.DefaultTimeout, "how long each network check may take")
 	rest, err := parseFlags(fs, args)
 	if err != nil {

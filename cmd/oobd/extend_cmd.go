@@ -15,7 +15,7 @@ func runExtend(ctx context.Context, env *cmdEnv, args []string) error {
 	fs := newFlagSet(env, "extend", "--config FILE DURATION\n\n"+
 		"Moves the running session's end DURATION (e.g. 30m, 1h) later, never\n"+
 		"beyond session.max_duration after its start.\n")
-	cfgPath := fs.String("config", defaultConfigPath, "the daemon's config `file`")
+	cfgPath := fs.String("config", defaultConfig(), "the daemon's config `file`")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return err

@@ -21,8 +21,22 @@ const (
 	exitUsage   = 2
 )
 
-// defaultConfigPath is where --config points unless told otherwise.
-const defaultConfigPath = "/usr/local/etc/oobd/oobd.yaml"
+// defaultConfig is where --config points unless told otherwise: the
+// Debian package's config when there is one, else the hand install's.
+func defaultConfig() string {
+	return firstExisting("/etc/oobd/oobd.yaml", "/usr/local/etc/oobd/oobd.yaml")
+}
+
+// firstExisting is the first of paths that exists, or the last (which the
+// error then names).
+func firstExisting(paths ...string) string {
+	for _, p := range paths {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return paths[len(paths)-1]
+}
 
 // usageError marks a problem with how oobd was called (or with its
 // config): it exits 2 instead of 1.

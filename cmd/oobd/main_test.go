@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -22,5 +24,25 @@ func TestEveryCommandHasHelpAndUsageErrorsExit2(t *testing.T) {
 	}
 	if out, _, code := runOobd(t, "--help"); code != exitOK || !strings.Contains(out, "modem simulate") {
 		t.Errorf("oobd --help: exit %d, %q", code, out)
+	}
+}
+
+func TestFirstExisting(t *testing.T) {
+	dir := t.TempDir()
+	pkg, hand := filepath.Join(dir, "etc.yaml"), filepath.Join(dir, "local.yaml")
+	if got := firstExisting(pkg, hand); got != hand {
+		t.Errorf("neither exists: %q, want the last, %q", got, hand)
+	}
+	if err := os.WriteFile(hand, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := firstExisting(pkg, hand); got != hand {
+		t.Errorf("only the hand install's: %q", got)
+	}
+	if err := os.WriteFile(pkg, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := firstExisting(pkg, hand); got != pkg {
+		t.Errorf("both: %q, want the package's first", got)
 	}
 }

@@ -15,7 +15,7 @@ import (
 // the session down before it exits.
 func runDaemon(ctx context.Context, env *cmdEnv, args []string) error {
 	fs := newFlagSet(env, "run", "--config FILE [--log-level info]")
-	cfgPath := fs.String("config", defaultConfigPath, "config `file`")
+	cfgPath := fs.String("config", defaultConfig(), "config `file`")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err

@@ -22,7 +22,7 @@ import (
 // passes, 1 otherwise.
 func runStatus(ctx context.Context, env *cmdEnv, args []string) error {
 	fset := newFlagSet(env, "status", "--config FILE [--json]")
-	path := fset.String("config", defaultConfigPath, "the daemon's config `file`")
+	path := fset.String("config", defaultConfig(), "the daemon's config `file`")
 	asJSON := fset.Bool("json", false, "print one JSON object (times in RFC 3339)")
 	rest, err := parseFlags(fset, args)
 	if err != nil {

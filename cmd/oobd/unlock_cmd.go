@@ -13,7 +13,7 @@ func runUnlock(ctx context.Context, env *cmdEnv, args []string) error {
 	fs := newFlagSet(env, "unlock", "--config FILE\n\n"+
 		"Ends the trigger's lockout (after trigger.max_failures wrong texts) and\n"+
 		"clears the failures, through the running daemon; the audit log records it.\n")
-	cfgPath := fs.String("config", defaultConfigPath, "the daemon's config `file`")
+	cfgPath := fs.String("config", defaultConfig(), "the daemon's config `file`")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return err
