@@ -163,7 +163,7 @@ type options struct {
 }
 
 // WithBackoff sets the reconnect delay: it starts at min and doubles up to
-// max, with jitter. Defaults 1s and 30s.
+// max, with jitter. Defaults DefaultBackoffMin and DefaultBackoffMax.
 func WithBackoff(min, max time.Duration) Option {
 	return func(o *options) { o.backoffMin, o.backoffMax = min, max }
 }
@@ -283,8 +283,8 @@ func New(cfg Config, dial DialFunc, opts ...Option) (*Tunnel, error) {
 	}
 	cfg = cfg.withDefaults()
 	o := options{
-		backoffMin:    time.Second,
-		backoffMax:    30 * time.Second,
+		backoffMin:    DefaultBackoffMin,
+		backoffMax:    DefaultBackoffMax,
 		forwardRetry:  DefaultForwardRetry,
 		selfCheckHold: 2 * time.Second,
 	}
@@ -296,7 +296,7 @@ func New(cfg Config, dial DialFunc, opts ...Option) (*Tunnel, error) {
 		o.localDial = d.DialContext
 	}
 	if o.backoffMin <= 0 {
-		o.backoffMin = time.Second
+		o.backoffMin = DefaultBackoffMin
 	}
 	if o.backoffMax < o.backoffMin {
 		o.backoffMax = o.backoffMin
@@ -817,6 +817,14 @@ func (t *Tunnel) attemptCtx(parent, also context.Context) (ctx context.Context, 
 		cancel(nil)
 	}, true
 }
+
+// The reconnect delays: a jump host whose sshd restarts is back within a
+// second or so, and a refused connection costs one packet each way; a
+// jump host that stays away is asked every 30 s.
+const (
+	DefaultBackoffMin = 250 * time.Millisecond
+	DefaultBackoffMax = 30 * time.Second
+)
 
 // stableFor is how long a connection must have held for its loss to be
 // news: the first reconnect after it is at once.

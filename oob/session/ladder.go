@@ -211,6 +211,7 @@ func (l *ladder) hold() (reason, step string) {
 		case <-l.s.ctx.Done():
 			return context.Cause(l.s.ctx).Error(), ""
 		case <-l.s.changed:
+			l.record(l.s.report()) // the new end, for status
 			if until := l.s.until(); until.Before(armedFor) {
 				armedFor = until
 				end.Reset(until.Sub(l.clock.Now()))
@@ -241,6 +242,10 @@ func (l *ladder) checkBudget() (used uint64, over bool) {
 	rx, tx := l.path.Bytes()
 	rx, tx = l.earlierRx+rx, l.earlierTx+tx
 	reconnects, fs := l.tun.Reconnects(), l.tun.Forwards()
+	if last := l.s.report(); last.BytesRx == rx && last.BytesTx == tx && last.Reconnects == reconnects {
+		// Nothing new (an idle tunnel between keepalives): no record.
+		return rx + tx, l.cfg.DataBudget > 0 && rx+tx >= l.cfg.DataBudget
+	}
 	rep := l.s.update(func(rep *Report) {
 		rep.Bytes, rep.BytesRx, rep.BytesTx = rx+tx, rx, tx
 		if reconnects != rep.Reconnects && len(fs) > 0 {

@@ -378,10 +378,11 @@ func TestDataBudget(t *testing.T) {
 			cfg.DataBudget = tt.budget
 			r := newRig(t, cfg)
 			r.up(0)
+			// A tick already due may read the bytes at once: skip first.
+			r.rec.skip()
 			p := r.link.path(0)
 			p.rx.Store(tt.rx)
 			p.tx.Store(tt.tx)
-			r.rec.skip()
 			r.clk.Advance(time.Minute)
 			// Each reading is recorded, by direction.
 			rep := r.waitRecord(func(rep Report) bool { return rep.State == StateUp && rep.Bytes > 0 })
@@ -404,13 +405,42 @@ func TestDataBudget(t *testing.T) {
 	}
 }
 
+// An idle session's budget ticks record nothing while the link's bytes
+// and the tunnel's reconnects stay the same (no state file write a second).
+func TestIdleTicksRecordNothing(t *testing.T) {
+	r := newRig(t, baseConfig)
+	r.up(0)
+	r.clk.Advance(time.Minute) // the first reading (the fake tunnel's reconnects)
+	r.waitRecord(func(rep Report) bool { return rep.Reconnects == 2 })
+	for range 10 {
+		r.clk.Advance(time.Minute)
+	}
+	r.link.path(0).rx.Store(100)
+	r.clk.Advance(time.Minute)
+	r.waitRecord(func(rep Report) bool { return rep.BytesRx == 100 })
+	all := r.rec.all()
+	if n := len(all); n < 2 || all[n-2].Reconnects != 2 || all[n-2].BytesRx != 0 {
+		t.Errorf("records between the first reading and the bytes: %+v", all)
+	}
+	var ups int
+	for _, rep := range all {
+		if rep.State == StateUp {
+			ups++
+		}
+	}
+	if ups != 3 { // up, the first reading, the bytes
+		t.Errorf("%d records while up, want 3: idle ticks recorded", ups)
+	}
+	r.endsAt(epoch.Add(30 * time.Minute))
+}
+
 // The tunnel connects again by itself (its jump host restarted) and its
 // port 0 forward gets another port: the session records the new one.
 func TestTunnelReconnectRefreshesForwards(t *testing.T) {
 	r := newRig(t, baseConfig)
 	r.up(0)
-	r.tun.set(func(t *fakeTunnel) { t.reconnects, t.ports, t.resumes = 3, []int{40022, 40023}, 1 })
 	r.rec.skip()
+	r.tun.set(func(t *fakeTunnel) { t.reconnects, t.ports, t.resumes = 3, []int{40022, 40023}, 1 })
 	r.clk.Advance(time.Minute)
 	rep := r.waitRecord(func(rep Report) bool { return rep.Reconnects == 3 })
 	if len(rep.Forwards) != 1 || rep.Forwards[0].BoundPort != 40023 {
