@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -188,6 +189,31 @@ func TestOpenSSHHostKeys(t *testing.T) {
 			tun.Close()
 			tt.check(t, err)
 		})
+	}
+}
+
+// The known_hosts line the README has the owner make, with
+// `ssh-keyscan -t ed25519`, from a jump host offering three key types, is
+// one the tunnel accepts (x/crypto would otherwise prefer ECDSA and call
+// the ed25519-only entry a mismatch).
+func TestOpenSSHKnownHostsFromKeyscan(t *testing.T) {
+	jump, port := startJump(t, restricted, "ed25519", "ecdsa", "rsa")
+	out, err := exec.Command("ssh-keyscan", "-p", strconv.Itoa(jump.sshd.Port), "-t", "ed25519", "127.0.0.1").Output()
+	if err != nil {
+		t.Fatalf("ssh-keyscan: %v", err)
+	}
+	if !strings.Contains(string(out), "ssh-ed25519 ") || strings.Contains(string(out), "ecdsa") {
+		t.Fatalf("ssh-keyscan -t ed25519 printed %q", out)
+	}
+	cfg := jump.config(t, tunnel.Forward{Remote: fmt.Sprintf("localhost:%d", port), Local: "127.0.0.1:22"})
+	cfg.KnownHostsFile = writeFile(t, t.TempDir(), "known_hosts", string(out))
+	tun, err := tunnel.New(cfg, dial)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tun.Close()
+	if err := tun.Start(context.Background()); err != nil {
+		t.Fatalf("known_hosts from ssh-keyscan refused: %v", err)
 	}
 }
 

@@ -822,7 +822,7 @@ func (t *Tunnel) attemptCtx(parent, also context.Context) (ctx context.Context, 
 // second or so, and a refused connection costs one packet each way; a
 // jump host that stays away is asked every 30 s.
 const (
-	DefaultBackoffMin = 250 * time.Millisecond
+	DefaultBackoffMin = 100 * time.Millisecond
 	DefaultBackoffMax = 30 * time.Second
 )
 

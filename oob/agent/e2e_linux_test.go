@@ -4,6 +4,7 @@ package agent_test
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -439,6 +440,46 @@ func TestE2EStorageFull(t *testing.T) {
 	w.down(1)
 	w.assertClean()
 	w.assertNoSecret()
+}
+
+// TestE2EStrangersPartsFillTheSIM: oobd starts (after a crash, an
+// upgrade) to a 10-slot SIM full of strangers' parts of texts that never
+// complete, and the network holds the owner's up until a slot frees. The
+// first poll deletes the parts; the owner's text lands, its +CMTI wakes
+// the reader, and the tunnel comes up, long before a second poll.
+func TestE2EStrangersPartsFillTheSIM(t *testing.T) {
+	t.Parallel()
+	var started time.Time
+	w := newWorld(t, setup{
+		schedule: "@every 1h",
+		simOpts:  []modemsim.Option{modemsim.WithCapacity(10), modemsim.WithNetworkQueue()},
+		beforeStart: func(w *world) {
+			for i := range 10 {
+				// Part 1 of 2 only: they would wait for ever.
+				if _, err := w.simulator.Deliver(fmt.Sprintf("+1555000%04d", i), strings.Repeat("spam ", 40), modemsim.WithoutParts(2)); err != nil {
+					w.t.Fatalf("deliver a stranger's part: %v", err)
+				}
+			}
+			w.text(e2eSecret + " up")
+			if q := w.simulator.Queued(); q != 1 {
+				w.t.Fatalf("the network holds %d parts, want the owner's text", q)
+			}
+			started = time.Now()
+		},
+	})
+	w.waitPush(upWithin, "link up")
+	w.assertOwnerGetsIn(30*time.Second, remotePort)
+	t.Logf("the owner's text, held while the SIM was full, raised the tunnel %v after oobd started", time.Since(started).Round(time.Millisecond))
+	audit, err := os.ReadFile(filepath.Join(w.stateDir, "audit.log"))
+	must(t, err)
+	if n := strings.Count(string(audit), `"verdict":"unknown-sender"`); n != 10 {
+		t.Errorf("%d strangers' parts audited, want 10:\n%s", n, audit)
+	}
+	if sent := w.simulator.Sent(); len(sent) != 0 {
+		t.Errorf("strangers were answered: %v", sent)
+	}
+	w.down(1)
+	w.assertClean()
 }
 
 // TestE2ETwoPort: with a separate data port the texts are read during the

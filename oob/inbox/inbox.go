@@ -388,7 +388,12 @@ func (p *Poller) pollAndLog(ctx context.Context, why string) {
 			c.Poll("error")
 		}
 	}
-	if err != nil && !errors.Is(err, ErrPaused) && ctx.Err() == nil {
+	switch {
+	case err == nil || errors.Is(err, ErrPaused) || ctx.Err() != nil:
+	case errors.Is(err, modem.ErrRecovering):
+		// The modem said so once, with its step; one line a poll adds nothing.
+		p.opts.logger.Debug("inbox: poll skipped: the modem is recovering", "trigger", why)
+	default:
 		p.opts.logger.Error("inbox: poll failed", "trigger", why, "err", err)
 	}
 }
