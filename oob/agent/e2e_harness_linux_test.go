@@ -114,6 +114,8 @@ type setup struct {
 	beforeStart    func(w *world) // runs before oobd starts
 	counterStart   int            // initial value of fakeppp's run counter
 	commandTimeout time.Duration  // modem.command_timeout (default 2s)
+	healthListen   string         // health.listen, inside the agent namespace (default: none)
+	maxFailures    int            // trigger.max_failures (default: the config's)
 }
 
 // world is one test's topology, servers, config and running agent.
@@ -290,6 +292,12 @@ notify:
 		yamlList(up), dns, s.attempts, s.duration,
 		net.JoinHostPort(jumpHost, "22"), w.jump.User, agentKey, khPath,
 		fwd, boxPort, tokenPath, e2eUserKey, w.push.URL())
+	if s.maxFailures > 0 {
+		cfg = strings.Replace(cfg, "\ntrigger:\n", fmt.Sprintf("\ntrigger:\n  max_failures: %d\n", s.maxFailures), 1)
+	}
+	if s.healthListen != "" {
+		cfg += fmt.Sprintf("health:\n  listen: %q\n", s.healthListen)
+	}
 	w.cfgPath = sshdtest.WriteFile(t, w.dir, "oobd.yaml", cfg)
 	// Registered last, so it runs first: every agent ends (and tears
 	// down) while its modem, servers and namespaces still exist.
