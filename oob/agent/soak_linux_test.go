@@ -53,6 +53,9 @@ const (
 	// soakSessions is the plan's length; SOAK_SESSIONS changes it (at
 	// least 16: the SIGKILLs and the last process's warm session).
 	soakSessions = 58
+	// soakMaxFailures is trigger.max_failures: the soak's wrong secrets
+	// (two in each wrong-secret session) stay under it, so no lockout.
+	soakMaxFailures = 50
 
 	// What may grow between the warm figure and the end.
 	soakMaxFDGrowth        = 5
@@ -111,7 +114,7 @@ func TestSoak(t *testing.T) {
 		simOpts:      []modemsim.Option{modemsim.WithCapacity(soakCapacity), modemsim.WithNetworkQueue()},
 		healthListen: soakHealth,
 		// The wrong secrets of the whole soak stay under it: no lockout.
-		maxFailures: 50,
+		maxFailures: soakMaxFailures,
 	})
 	if dir := os.Getenv("SOAK_LOGDIR"); dir != "" {
 		// Registered after the world's clean-ups, so it runs before them:
@@ -283,7 +286,8 @@ func (s *soak) session(n, of int, k soakKind) {
 			p.warm, p.warmAfter = &smp, n
 		}
 		p.end = &smp
-		line = fmt.Sprintf("oobd #%d: %d fds, %d goroutines, RSS %s", p.n, smp.fds, smp.goroutines, mib(smp.rss))
+		line = fmt.Sprintf("oobd #%d: %d fds, %d goroutines, RSS %s, %d threads, %d children (%d zombies)",
+			p.n, smp.fds, smp.goroutines, mib(smp.rss), smp.threads, smp.children, smp.zombies)
 	}
 	if detail != "" {
 		detail = " (" + detail + ")"
@@ -504,6 +508,9 @@ type soakSample struct {
 	fds, goroutines int
 	rss             float64
 	fdKinds         map[string]int // what the descriptors are, from /proc
+	// From /proc, shown but not limited: OS threads; children, and
+	// those of them that exited unreaped (zombies: limited to 0 at the end).
+	threads, children, zombies int
 }
 
 // sample reads /metrics; settled takes the least of three reads a
@@ -528,6 +535,12 @@ func (s *soak) sample(settled bool) soakSample {
 		}
 		if i == 0 || m.rss < out.rss {
 			out.rss = m.rss
+		}
+		if i == 0 || m.threads < out.threads {
+			out.threads = m.threads
+		}
+		if i == 0 || m.zombies < out.zombies {
+			out.children, out.zombies = m.children, m.zombies
 		}
 	}
 	return out
@@ -592,8 +605,44 @@ func (s *soak) scrape() soakSample {
 	if found != 3 {
 		s.t.Fatalf("/metrics lacks go_goroutines, process_open_fds or process_resident_memory_bytes")
 	}
-	out.fdKinds = fdKinds(s.w.agent.cmd.Process.Pid)
+	pid := s.w.agent.cmd.Process.Pid
+	out.fdKinds = fdKinds(pid)
+	out.threads, out.children, out.zombies = procCounts(pid)
 	return out
+}
+
+// procCounts reads a process's thread count, and counts its children and
+// the zombies among them.
+func procCounts(pid int) (threads, children, zombies int) {
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(l, "Threads:"); ok {
+				threads, _ = strconv.Atoi(strings.TrimSpace(v))
+			}
+		}
+	}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		st, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		i := strings.LastIndexByte(string(st), ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(st[i+1:])) // state, ppid, ...
+		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
+			children++
+			if f[0] == "Z" {
+				zombies++
+			}
+		}
+	}
+	return threads, children, zombies
 }
 
 func getLines(c *http.Client, url string) ([]string, error) {
@@ -724,6 +773,7 @@ func (s *soak) finish(took time.Duration) {
 	}
 	slices.Sort(titles)
 	row("all pushes", strings.Join(titles, ", "))
+	row("lockout", fmt.Sprintf("active %v; %d recent failures counted (trigger.max_failures %d)", lock.Lockout.Active, lock.Lockout.Failures, soakMaxFailures))
 	row("leftover checks (ppp0, host route, dialer) passed", fmt.Sprintf("%d of %d", s.cleanRuns, len(soakPlan())))
 	for _, p := range s.procs {
 		how := "ran to the end"
@@ -742,9 +792,10 @@ func (s *soak) finish(took time.Duration) {
 	row("fds, warm → end (last process)", fmt.Sprintf("%d → %d (%+d, limit +%d)", warm.fds, end.fds, end.fds-warm.fds, soakMaxFDGrowth))
 	row("goroutines, warm → end", fmt.Sprintf("%d → %d (%+d, limit +%d)", warm.goroutines, end.goroutines, end.goroutines-warm.goroutines, soakMaxGoroutineGrowth))
 	row("RSS, warm → end", fmt.Sprintf("%s → %s (%+.1f%%, limit +%.0f%%)", mib(warm.rss), mib(end.rss), 100*rssGrowth, 100*soakMaxRSSGrowth))
+	row("threads, children (zombies), warm → end", fmt.Sprintf("%d → %d; %d (%d) → %d (%d)", warm.threads, end.threads, warm.children, warm.zombies, end.children, end.zombies))
 	var series []string
 	for _, smp := range last.series {
-		series = append(series, fmt.Sprintf("%d/%d/%.0f", smp.fds, smp.goroutines, smp.rss/(1<<20)))
+		series = append(series, fmt.Sprintf("%d/%d/%.1f", smp.fds, smp.goroutines, smp.rss/(1<<20)))
 	}
 	row("last process after each session (fds/goroutines/RSS MiB)", strings.Join(series, " "))
 	for _, lv := range []string{"ERROR", "WARN"} {
@@ -770,6 +821,9 @@ func (s *soak) finish(took time.Duration) {
 	}
 	if d := end.goroutines - warm.goroutines; d > soakMaxGoroutineGrowth {
 		t.Errorf("goroutines grew by %d (more than %d)", d, soakMaxGoroutineGrowth)
+	}
+	if end.zombies > 0 {
+		t.Errorf("oobd has %d zombie children at the end: exited, never waited for", end.zombies)
 	}
 	if rssGrowth > soakMaxRSSGrowth {
 		t.Errorf("RSS grew by %.1f%% (more than %.0f%%)", 100*rssGrowth, 100*soakMaxRSSGrowth)
