@@ -459,7 +459,10 @@ func (s *soak) fullSIM(n int) string {
 	w.text(e2eSecret)
 	queued := w.simulator.Queued()
 	s.faults["SIM storage full"]++
-	return fmt.Sprintf("%d junk texts, owner's text queued behind %d", junk, queued-1)
+	if queued > 1 {
+		return fmt.Sprintf("%d junk texts for %d slots; the owner's text waited in the network behind %d", junk, soakCapacity, queued-1)
+	}
+	return fmt.Sprintf("%d junk texts for %d slots; a slot was free again when the owner's text came", junk, soakCapacity)
 }
 
 // waitSIMEmpty waits until the inbox has read and deleted everything.
