@@ -3,7 +3,7 @@ GO ?= go
 PKGS ?= ./...
 BIN ?= bin
 
-.PHONY: test test-deps build cross vet fmt-check fuzz bench bench-quick demo deb check-deb
+.PHONY: test test-deps build cross vet fmt-check fuzz bench bench-quick demo deb check-deb soak
 
 test: test-deps
 	$(GO) test -race -count=1 -timeout 9m $(PKGS)
@@ -53,3 +53,14 @@ deb:
 # (root, on Debian; CI runs it).
 check-deb:
 	./scripts/check-deb.sh
+
+# The soak: the real oobd through 58 sessions in a row with faults in
+# between and during them (jump host sshd restarts, the dialer dying, a
+# silent modem, SIGKILL and restart, a full SIM, wrong secrets); fails on a
+# missed notice, anything left up, or descriptors, goroutines or memory
+# that grow. Root, like `make test`; about 12 minutes; not part of `make
+# test` or CI. SOAKFLAGS=-race builds oobd with the race detector too
+# (slower; its memory figures are not comparable).
+SOAKFLAGS ?=
+soak: test-deps
+	$(GO) test -tags soak -run '^TestSoak$$' -count=1 -v -timeout 30m $(SOAKFLAGS) ./oob/agent/

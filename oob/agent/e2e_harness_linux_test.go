@@ -117,6 +117,7 @@ type setup struct {
 	commandTimeout time.Duration  // modem.command_timeout (default 2s)
 	keepalive      time.Duration  // tunnel.keepalive (default 1s)
 	clientAlive    time.Duration  // the jump host's ClientAliveInterval, with CountMax 2 (default 2s)
+	maxFailures    int            // trigger.max_failures (default: the config's)
 	// linkAddrs makes each dialer run take its address from a file the
 	// test writes (setLinkAddr; first 10.64.0.2), as a carrier may give
 	// a redialed link another address.
@@ -314,6 +315,9 @@ notify:
 		yamlList(up), dns, s.attempts, s.duration,
 		net.JoinHostPort(jumpHost, "22"), w.jump.User, agentKey, khPath, s.keepalive,
 		fwd, boxPort, tokenPath, e2eUserKey, w.push.URL())
+	if s.maxFailures > 0 {
+		cfg = strings.Replace(cfg, "\ntrigger:\n", fmt.Sprintf("\ntrigger:\n  max_failures: %d\n", s.maxFailures), 1)
+	}
 	if s.health {
 		l, err := netnstest.Listen(w.tp.Agent, "tcp", "127.0.0.1:0")
 		must(t, err)
