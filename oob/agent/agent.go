@@ -62,6 +62,7 @@ type Agent struct {
 	requests *requests.Handler
 	drills   *drill.Runner
 	push     *notify.Pushover // nil: pushes not configured
+	notices  *notify.Notices
 	trigger  *trigger.Trigger
 	metrics  *metrics.Metrics
 	health   *health.Checker
@@ -91,6 +92,7 @@ func New(cfg *config.Config, opts ...Option) (_ *Agent, err error) {
 	if err != nil {
 		return nil, err
 	}
+	a.notices = notices
 	ts := cfg.TriggerSettings()
 	ts.Unsafe = func(err error) { go notices.Alert(context.Background(), notify.UnsafeSecretMessage(err)) }
 	if a.trigger, err = trigger.New(ts, a.store, trigger.WithLogger(a.log)); err != nil {
@@ -186,7 +188,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		return err
 	}
 	defer ctl.Close()
-	a.cleanupLeftovers(ctx)
+	stale := a.cleanupLeftovers(ctx)
 
 	sessCtx, stopSessions := context.WithCancel(context.WithoutCancel(ctx))
 	sessDone := make(chan struct{})
@@ -199,6 +201,12 @@ func (a *Agent) Run(ctx context.Context) error {
 
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	if stale != nil {
+		// The owner last heard "link up": say that it went down with the
+		// previous run. In the background: a modem in trouble must not
+		// hold up the start.
+		wg.Go(func() { a.notices.Down(ctx, *stale) })
+	}
 	// The texts that arrived while the agent was not running; a slow or
 	// absent modem holds up neither the control socket nor `oobd up`.
 	wg.Go(func() {

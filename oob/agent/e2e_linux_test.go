@@ -326,10 +326,17 @@ func killRestart(t *testing.T, w *world, dialer int) {
 		t.Errorf("the killed run's session still shows as active: %+v", st.Session)
 	}
 	t.Logf("after restart: %q", st.Session.EndReason)
+	// The owner last heard "link up": the restart says it went down.
+	sms := w.waitSMS(downWithin, 1)
+	if sms.To != e2eOwner || !strings.Contains(sms.Text, "DOWN") || !strings.Contains(sms.Text, "restarted") {
+		t.Errorf("link down SMS after the restart: to %s: %q", sms.To, sms.Text)
+	}
+	w.waitPush(30*time.Second, "link down")
+	t.Logf("the owner was told: %q", sms.Text)
 
 	w.push.reset()
 	w.upAndIn(e2eSecret)
-	w.down(1)
+	w.down(2)
 	w.assertClean()
 	w.assertNoSecret()
 }

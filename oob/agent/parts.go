@@ -62,8 +62,10 @@ func (a *Agent) realLink() (session.Link, error) {
 
 // cleanupLeftovers undoes what a crashed run left (its dialer's group,
 // its interface and routes) and closes the session the state file still
-// shows. A clean-up that fails is kept and retried before every dial.
-func (a *Agent) cleanupLeftovers(ctx context.Context) {
+// shows, which it returns when its owner must be told it went down (nil
+// for none, or a drill's). A clean-up that fails is kept and retried
+// before every dial.
+func (a *Agent) cleanupLeftovers(ctx context.Context) *session.Report {
 	reason := "the agent restarted mid-session; torn down"
 	if p, ok := a.link.(pppLink); ok {
 		if err := p.l.Cleanup(ctx); err != nil {
@@ -71,7 +73,19 @@ func (a *Agent) cleanupLeftovers(ctx context.Context) {
 			reason = "the agent restarted mid-session; clean-up failed, retried before the next dial"
 		}
 	}
-	a.store.EndStaleSession(time.Now(), reason)
+	stale, err := a.store.EndStaleSession(time.Now(), reason)
+	if err != nil {
+		a.log.Error("the previous run's session not closed in the state file", "err", err)
+	}
+	if stale == nil {
+		return nil
+	}
+	rep := stale.Report()
+	a.log.Warn("the previous run's session ended with it", "requested_by", stale.RequestedBy, "started", rep.Started)
+	if rep.Drill {
+		return nil // a drill sends no "link down"; the next one runs on schedule
+	}
+	return &rep
 }
 
 // startConsole serves the router's console (nil when none is configured)

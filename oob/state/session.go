@@ -1,6 +1,7 @@
 package state
 
 import (
+	"slices"
 	"time"
 
 	"github.com/oobd/oobd/oob/session"
@@ -28,9 +29,9 @@ func (s *Store) RecordSession(rep session.Report) error {
 		}
 		switch {
 		case rep.Drill:
-			st.Session.RequestedBy = "drill"
+			st.Session.RequestedBy = requestedByDrill
 		case rep.RequestedBy == "" && rep.Local:
-			st.Session.RequestedBy = "local operator"
+			st.Session.RequestedBy = requestedByLocal
 		}
 		if rep.State == session.StateIdle && !rep.Ended.IsZero() && rep.Started.IsZero() {
 			st.SetFailure(rep.Ended, rep.Step, rep.Reason)
@@ -40,20 +41,44 @@ func (s *Store) RecordSession(rep session.Report) error {
 }
 
 // EndStaleSession closes a session the state file still shows as active:
-// the previous run died holding it (what it left up is the link's to tear
-// down). It reports whether there was one.
-func (s *Store) EndStaleSession(at time.Time, reason string) (bool, error) {
-	var was bool
+// one a run that crashed or was killed left behind. It returns the session
+// as it stood (with its end), nil when none was active.
+func (s *Store) EndStaleSession(at time.Time, reason string) (*Session, error) {
+	var stale *Session
 	err := s.Update(func(st *State) {
 		if !st.Session.Active {
 			return
 		}
-		was = true
 		st.Session.Active, st.Session.Ended, st.Session.EndReason = false, at, reason
 		st.AddEvent(at, "session", reason)
+		was := st.Session
+		was.Forwards = slices.Clone(was.Forwards)
+		stale = &was
 	})
-	return was, err
+	return stale, err
 }
+
+// Report is the session as the session package reports it, for the
+// notices of a session a crash ended.
+func (s Session) Report() session.Report {
+	r := session.Report{RequestedBy: s.RequestedBy, Started: s.Started, Until: s.Until, Ended: s.Ended,
+		Reason: s.EndReason, Interface: s.Interface, LocalIP: s.LocalIP, Forwards: s.Forwards,
+		Bytes: uint64(max(s.Bytes, 0)), Reconnects: s.Reconnects}
+	switch s.RequestedBy {
+	case requestedByDrill:
+		r.RequestedBy, r.Drill, r.Local = "", true, true
+	case requestedByLocal:
+		r.RequestedBy, r.Local = "", true
+	}
+	return r
+}
+
+// Who asked for a session that no phone number asked for, as the state
+// file says it.
+const (
+	requestedByDrill = "drill"
+	requestedByLocal = "local operator"
+)
 
 // Signal is the last signal (0 when unknown) and operator the modem
 // reported.

@@ -29,17 +29,39 @@ func TestRecordSession(t *testing.T) {
 	if st.Session.RequestedBy != "drill" || st.LastFailure.Time != t0 {
 		t.Errorf("a passed drill: requested by %q, failure %+v (a pass is not a failure)", st.Session.RequestedBy, st.LastFailure)
 	}
-	if was, _ := s.EndStaleSession(t0, "restarted"); was {
+	if stale, _ := s.EndStaleSession(t0, "restarted"); stale != nil {
 		t.Error("an ended session was ended again")
 	}
 	s.RecordSession(session.Report{Local: true, State: session.StateUp, Started: t0})
 	if st := s.Snapshot(); st.Session.RequestedBy != "local operator" {
 		t.Errorf("local up: requested by %q", st.Session.RequestedBy)
 	}
-	if was, _ := s.EndStaleSession(t0.Add(time.Hour), "the agent restarted mid-session"); !was {
-		t.Error("an active session was not ended")
+	stale, _ := s.EndStaleSession(t0.Add(time.Hour), "the agent restarted mid-session")
+	if stale == nil {
+		t.Fatal("an active session was not ended")
+	}
+	if rep := stale.Report(); !rep.Local || rep.Drill || rep.RequestedBy != "" || !rep.Ended.Equal(t0.Add(time.Hour)) || rep.Reason != "the agent restarted mid-session" {
+		t.Errorf("the stale session's report: %+v", rep)
 	}
 	if st := s.Snapshot(); st.Session.Active || st.Session.EndReason != "the agent restarted mid-session" {
 		t.Errorf("after EndStaleSession: %+v", st.Session)
+	}
+}
+
+func TestStaleSessionReport(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		by           string
+		wantBy       string
+		local, drill bool
+	}{
+		{"+46701234567", "+46701234567", false, false},
+		{"local operator", "", true, false},
+		{"drill", "", true, true},
+	} {
+		rep := Session{RequestedBy: tt.by, Started: t0, Ended: t0.Add(time.Minute), Bytes: 1200, EndReason: "restarted"}.Report()
+		if rep.RequestedBy != tt.wantBy || rep.Local != tt.local || rep.Drill != tt.drill || rep.Bytes != 1200 || rep.Reason != "restarted" {
+			t.Errorf("%q: %+v", tt.by, rep)
+		}
 	}
 }
