@@ -655,7 +655,10 @@ func (p *Poller) observe(ctx context.Context, o observation) {
 	log := p.opts.logger
 	stats := p.modem.Stats()
 	info := o.info
-	if o.infoErr != nil {
+	switch {
+	case errors.Is(o.infoErr, modem.ErrRecovering):
+		// The modem said so once, with its step.
+	case o.infoErr != nil:
 		log.Warn("inbox: modem info failed", "err", o.infoErr)
 	}
 	var alerts []notify.Message
