@@ -20,7 +20,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/creack/pty"
+	"github.com/oobd/oobd/internal/pseudoterm"
 	"golang.org/x/sys/unix"
 )
 
@@ -45,21 +45,14 @@ type Tap struct {
 
 // New opens a tap in front of the serial line at target.
 func New(target string) (*Tap, error) {
-	master, slave, err := pty.Open()
+	master, slave, err := pseudoterm.Open()
 	if err != nil {
-		return nil, fmt.Errorf("ptytap: open pty: %w", err)
+		return nil, fmt.Errorf("ptytap: %w", err)
 	}
+	// Raw until the client sets its own termios.
 	path := slave.Name()
-	err = setRaw(slave)
-	if cerr := slave.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		master, err = pollable(master)
-	} else {
+	if err := slave.Close(); err != nil {
 		master.Close()
-	}
-	if err != nil {
 		return nil, fmt.Errorf("ptytap: %s: %w", path, err)
 	}
 	t := &Tap{master: master, path: path, target: target, done: make(chan struct{})}
@@ -168,56 +161,4 @@ func (t *Tap) closeLine() {
 		t.line.Close()
 		t.line = nil
 	}
-}
-
-// pollable returns f as a non-blocking file on the runtime poller (pty.Open
-// leaves the master blocking, and a blocked Read would survive Close).
-func pollable(f *os.File) (*os.File, error) {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	nfd := -1
-	var derr error
-	if err := rc.Control(func(fd uintptr) { nfd, derr = unix.Dup(int(fd)) }); err != nil {
-		derr = err
-	}
-	name := f.Name()
-	f.Close()
-	if derr != nil {
-		return nil, derr
-	}
-	if err := unix.SetNonblock(nfd, true); err != nil {
-		unix.Close(nfd)
-		return nil, err
-	}
-	return os.NewFile(uintptr(nfd), name), nil
-}
-
-// setRaw puts the tap's side in raw mode until the client sets its own.
-func setRaw(f *os.File) error {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var terr error
-	cerr := rc.Control(func(fd uintptr) {
-		tio, err := unix.IoctlGetTermios(int(fd), unix.TCGETS)
-		if err != nil {
-			terr = err
-			return
-		}
-		tio.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON | unix.IXOFF
-		tio.Oflag &^= unix.OPOST
-		tio.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
-		tio.Cflag &^= unix.CSIZE | unix.PARENB
-		tio.Cflag |= unix.CS8 | unix.CREAD | unix.CLOCAL
-		tio.Cc[unix.VMIN], tio.Cc[unix.VTIME] = 1, 0
-		terr = unix.IoctlSetTermios(int(fd), unix.TCSETS, tio)
-	})
-	if cerr != nil {
-		return cerr
-	}
-	return terr
 }

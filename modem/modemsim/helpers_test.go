@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oobd/oobd/internal/pseudoterm"
 	"go.uber.org/goleak"
 	"golang.org/x/sys/unix"
 )
@@ -46,7 +47,7 @@ func dial(t *testing.T, s *Simulator) *client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := makeRaw(f); err != nil {
+	if err := pseudoterm.MakeRaw(f); err != nil {
 		t.Fatal(err)
 	}
 	c := &client{t: t, f: f}

@@ -9,7 +9,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/creack/pty"
+	"github.com/oobd/oobd/internal/pseudoterm"
 	"golang.org/x/sys/unix"
 )
 
@@ -36,84 +36,18 @@ type line struct {
 const hangupPoll = 20 * time.Millisecond
 
 func openLine() (*line, error) {
-	master, slave, err := pty.Open()
+	master, slave, err := pseudoterm.Open()
 	if err != nil {
-		return nil, fmt.Errorf("modemsim: open pty: %w", err)
+		return nil, fmt.Errorf("modemsim: %w", err)
 	}
+	// The slave is raw (the line discipline must not turn CR into LF, echo,
+	// or eat Ctrl-Z), and the termios stays with the pty across re-opens.
 	path := slave.Name()
-	master, err = pollable(master)
-	if err != nil {
-		slave.Close()
-		return nil, fmt.Errorf("modemsim: pty master: %w", err)
-	}
-	// Raw mode on the slave: the line discipline must not turn CR into LF,
-	// echo, or eat Ctrl-Z. The termios stays with the pty across re-opens.
-	if err := makeRaw(slave); err != nil {
-		master.Close()
-		slave.Close()
-		return nil, fmt.Errorf("modemsim: raw mode on %s: %w", path, err)
-	}
 	if err := slave.Close(); err != nil {
 		master.Close()
 		return nil, fmt.Errorf("modemsim: close %s: %w", path, err)
 	}
 	return &line{master: master, path: path}, nil
-}
-
-// pollable returns f as a non-blocking file on the runtime poller. pty.Open
-// calls Fd on the master, which leaves it in blocking mode: a read or write
-// blocked in the kernel would then survive Close and hang it.
-func pollable(f *os.File) (*os.File, error) {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	nfd := -1
-	var derr error
-	if err := rc.Control(func(fd uintptr) { nfd, derr = unix.Dup(int(fd)) }); err != nil {
-		derr = err
-	}
-	name := f.Name()
-	f.Close()
-	if derr != nil {
-		return nil, derr
-	}
-	if err := unix.SetNonblock(nfd, true); err != nil {
-		unix.Close(nfd)
-		return nil, err
-	}
-	// NewFile puts a non-blocking descriptor on the poller.
-	return os.NewFile(uintptr(nfd), name), nil
-}
-
-func makeRaw(f *os.File) error {
-	// Through SyscallConn, not Fd: Fd would put the file in blocking mode
-	// and read deadlines would stop working.
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var terr error
-	if err := rc.Control(func(fd uintptr) { terr = setRaw(int(fd)) }); err != nil {
-		return err
-	}
-	return terr
-}
-
-func setRaw(fd int) error {
-	t, err := unix.IoctlGetTermios(fd, ioctlGetTermios)
-	if err != nil {
-		return err
-	}
-	t.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON | unix.IXOFF
-	t.Oflag &^= unix.OPOST
-	t.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
-	t.Cflag &^= unix.CSIZE | unix.PARENB
-	t.Cflag |= unix.CS8 | unix.CREAD | unix.CLOCAL
-	t.Cc[unix.VMIN] = 1
-	t.Cc[unix.VTIME] = 0
-	return unix.IoctlSetTermios(fd, ioctlSetTermios, t)
 }
 
 // errHangup is returned by read while no client has the slave open.
@@ -163,7 +97,7 @@ func (l *line) flushStale() {
 	if err != nil {
 		return
 	}
-	_ = flushInput(int(f.Fd()))
+	_ = pseudoterm.FlushInput(int(f.Fd()))
 	f.Close()
 }
 

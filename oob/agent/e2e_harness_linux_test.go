@@ -24,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oobd/oobd/internal/agenttest"
 	"github.com/oobd/oobd/internal/netnstest"
 	"github.com/oobd/oobd/internal/sshdtest"
 	"github.com/oobd/oobd/modem/modemsim"
@@ -809,64 +810,16 @@ func (a *agentProc) stop(grace time.Duration) {
 	}
 }
 
-// logWatch collects a process's log and wakes those waiting for a line.
-type logWatch struct {
-	mu      sync.Mutex
-	b       bytes.Buffer
-	changed chan struct{}
-}
-
-func (l *logWatch) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.b.Write(p)
-	if l.changed != nil {
-		close(l.changed)
-		l.changed = nil
-	}
-	return len(p), nil
-}
-
-func (l *logWatch) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+// logWatch is a process's log, waited on (agenttest.LogWatch) with the
+// names the tests use.
+type logWatch struct{ agenttest.LogWatch }
 
 // count is how many log lines contain substr.
-func (l *logWatch) count(substr string) int {
-	n := 0
-	sc := bufio.NewScanner(strings.NewReader(l.String()))
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
-	for sc.Scan() {
-		if strings.Contains(sc.Text(), substr) {
-			n++
-		}
-	}
-	return n
-}
+func (l *logWatch) count(substr string) int { return l.Count(substr) }
 
-// wait waits until at least n lines contain substr.
+// wait waits until at least n lines contain substr, or ctx ends.
 func (l *logWatch) wait(ctx context.Context, substr string, n int) bool {
-	for {
-		if l.count(substr) >= n {
-			return true
-		}
-		l.mu.Lock()
-		if l.changed == nil {
-			l.changed = make(chan struct{})
-		}
-		ch := l.changed
-		l.mu.Unlock()
-		if l.count(substr) >= n {
-			return true
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return false
-		}
-	}
+	return l.Wait(ctx, substr, n) == nil
 }
 
 // push is one message the fake Pushover API received.

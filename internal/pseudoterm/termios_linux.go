@@ -1,4 +1,4 @@
-package modemsim
+package pseudoterm
 
 import "golang.org/x/sys/unix"
 
@@ -8,5 +8,5 @@ const (
 	ioctlSetTermios = unix.TCSETS
 )
 
-// flushInput discards what is queued for reading on fd.
-func flushInput(fd int) error { return unix.IoctlSetInt(fd, unix.TCFLSH, unix.TCIFLUSH) }
+// FlushInput discards what is queued for reading on fd.
+func FlushInput(fd int) error { return unix.IoctlSetInt(fd, unix.TCFLSH, unix.TCIFLUSH) }

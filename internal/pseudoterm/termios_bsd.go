@@ -1,6 +1,6 @@
 //go:build freebsd || darwin || netbsd || openbsd
 
-package modemsim
+package pseudoterm
 
 import "golang.org/x/sys/unix"
 
@@ -10,8 +10,8 @@ const (
 	ioctlSetTermios = unix.TIOCSETA
 )
 
-// flushInput discards what is queued for reading on fd.
-func flushInput(fd int) error {
+// FlushInput discards what is queued for reading on fd.
+func FlushInput(fd int) error {
 	const fread = 0x1 // FREAD in <sys/fcntl.h>: flush the input queue
 	return unix.IoctlSetPointerInt(fd, unix.TIOCFLUSH, fread)
 }
