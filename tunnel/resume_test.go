@@ -233,12 +233,7 @@ func TestResumeDeadConnection(t *testing.T) {
 	if len(rb.all()) != 1 || d.count() != 2 {
 		t.Fatalf("rebinds %d, dials %d: want the old connection tried, then a new one", len(rb.all()), d.count())
 	}
-	if st := tun.Status(); st.State != tunnel.StateUp || st.Reconnects != 1 || st.Forwards[0].BoundPort != port {
-		t.Fatalf("status after the resume: %+v", st)
-	}
-	if _, err := tun.SelfCheck(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	reconnectedOn(t, tun, port)
 }
 
 // TestResumeRetriesRefusedForward: the old connection went silent with
@@ -283,12 +278,7 @@ func TestResumeRetriesRefusedForward(t *testing.T) {
 	if err := tun.Resume(context.Background(), tunnel.Path{Dial: dial, LocalIP: other}); err != nil {
 		t.Fatal(err)
 	}
-	if st := tun.Status(); st.State != tunnel.StateUp || st.Reconnects != 1 || st.Forwards[0].BoundPort != port {
-		t.Fatalf("status after the resume: %+v", st)
-	}
-	if _, err := tun.SelfCheck(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	reconnectedOn(t, tun, port)
 }
 
 // TestResumeWithoutSuspend: the tunnel had lost its connection by itself
@@ -385,5 +375,17 @@ func TestResumeNotStarted(t *testing.T) {
 	}
 	if err := tun.Resume(context.Background(), tunnel.Path{Dial: dial}); err == nil {
 		t.Fatal("resume before Start accepted")
+	}
+}
+
+// reconnectedOn checks that the tunnel connected once more and bound its
+// forward on port again, and that the forward answers end to end.
+func reconnectedOn(t *testing.T, tun *tunnel.Tunnel, port int) {
+	t.Helper()
+	if st := tun.Status(); st.State != tunnel.StateUp || st.Reconnects != 1 || st.Forwards[0].BoundPort != port {
+		t.Fatalf("status after the resume: %+v", st)
+	}
+	if _, err := tun.SelfCheck(context.Background()); err != nil {
+		t.Fatal(err)
 	}
 }

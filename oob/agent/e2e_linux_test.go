@@ -593,20 +593,28 @@ func TestE2ERedialKeepsTheTunnel(t *testing.T) {
 	if n := w.agentLogins("10.64.0.2"); n != 1 {
 		t.Errorf("the agent logged in %d times at the jump host, want 1", n)
 	}
-	st, err := w.status()
-	must(t, err)
-	if !st.Session.Active || st.Session.LocalIP != "10.64.0.2" || st.Session.Reconnects != 0 ||
-		len(st.Session.Forwards) != 1 || st.Session.Forwards[0].BoundPort != remotePort {
-		t.Errorf("status after the redial: %+v", st.Session)
-	}
-	if n := w.push.count("link up"); n != 1 {
-		t.Errorf("%d link up pushes, want 1: %v", n, w.push.all())
-	}
+	w.assertRedialed("10.64.0.2", 0)
 	if runs := readCounter(t, w.counter); runs != 2 {
 		t.Errorf("dialer ran %d times, want 2", runs)
 	}
 	w.down(1)
 	w.assertClean()
+}
+
+// assertRedialed checks the session after a redial: still active on the
+// new link's address, with the tunnel's reconnects, the same forwarded
+// port, and no second "link up" push.
+func (w *world) assertRedialed(localIP string, reconnects int) {
+	w.t.Helper()
+	st, err := w.status()
+	must(w.t, err)
+	if !st.Session.Active || st.Session.LocalIP != localIP || st.Session.Reconnects != reconnects ||
+		len(st.Session.Forwards) != 1 || st.Session.Forwards[0].BoundPort != remotePort {
+		w.t.Errorf("status after the redial: %+v, want active on %s with %d reconnects", st.Session, localIP, reconnects)
+	}
+	if n := w.push.count("link up"); n != 1 {
+		w.t.Errorf("%d link up pushes, want 1: %v", n, w.push.all())
+	}
 }
 
 // TestE2ERedialOtherAddress: the redial gets another address: the
@@ -639,15 +647,7 @@ func TestE2ERedialOtherAddress(t *testing.T) {
 		}
 	}
 	w.assertOwnerGetsIn(30*time.Second, remotePort)
-	st, err := w.status()
-	must(t, err)
-	if !st.Session.Active || st.Session.LocalIP != "10.64.0.3" || st.Session.Reconnects != 1 ||
-		len(st.Session.Forwards) != 1 || st.Session.Forwards[0].BoundPort != remotePort {
-		t.Errorf("status after the redial: %+v", st.Session)
-	}
-	if n := w.push.count("link up"); n != 1 {
-		t.Errorf("%d link up pushes, want 1: %v", n, w.push.all())
-	}
+	w.assertRedialed("10.64.0.3", 1)
 	w.down(1)
 	w.assertClean()
 }

@@ -465,27 +465,12 @@ func TestIndicationReadsOnlyTheInbox(t *testing.T) {
 		t.Fatal("indication did not run the reader")
 	}
 	r.p.Close()
+	r.p.Close() // idempotent
 	r.m.mu.Lock()
 	defer r.m.mu.Unlock()
 	if want := []int{1, 1}; !slices.Equal(r.m.infosAtList, want) {
 		t.Errorf("readings asked before each listing: %v, want %v (the first round's, none for the indication)", r.m.infosAtList, want)
 	}
-}
-
-func TestIndicationRunsReader(t *testing.T) {
-	r := newRig(t, WithSchedule("@every 1h"), WithIndications(true))
-	if err := r.p.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	r.m.put(sms(3, owner, t0, secret+" status"))
-	r.m.arrivals <- struct{}{}
-	select {
-	case <-r.h.got:
-	case <-time.After(10 * time.Second):
-		t.Fatal("indication did not run the reader")
-	}
-	r.p.Close()
-	r.p.Close()
 }
 
 // A panic in one run is recovered and the schedule goes on (the cron chain
