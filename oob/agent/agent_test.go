@@ -228,6 +228,12 @@ func TestLocalOperatorUpDownAndDrill(t *testing.T) {
 	if !drill.OK {
 		t.Fatalf("drill: %+v", drill)
 	}
+	// oobd drill prints how long each step took.
+	for _, step := range []string{"steps: ", "tunnel ", "self-check "} {
+		if !strings.Contains(drill.Message, step) {
+			t.Errorf("drill message lacks %q: %q", step, drill.Message)
+		}
+	}
 	st, err = state.Read(p.stateDir)
 	noErr(t, err)
 	if st.LastDrill == nil || !st.LastDrill.OK || st.Session.Active {
