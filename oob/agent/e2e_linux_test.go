@@ -5,9 +5,12 @@ package agent_test
 import (
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -561,6 +564,25 @@ func TestE2EPrometheusScrapes(t *testing.T) {
 	if got := prom.Await(t, `oobd_health_check{check="drill"}`, 30*time.Second); got[0].Value != 1 {
 		t.Errorf("the drill check: %v", got[0].Value)
 	}
+	// The scrape as it leaves the daemon: oobd's own series.
+	var c net.Conn
+	must(t, netnstest.Do(w.tp.Agent, func() (err error) { c, err = net.Dial("tcp", w.health); return err }))
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	_, err := io.WriteString(c, "GET /metrics HTTP/1.0\r\nHost: oobd\r\n\r\n")
+	must(t, err)
+	body, err := io.ReadAll(c)
+	must(t, err)
+	var own []string
+	for _, l := range strings.Split(string(body), "\n") {
+		if strings.HasPrefix(l, "oobd_") {
+			own = append(own, l)
+		}
+	}
+	if !slices.Contains(own, "oobd_drill_success 1") {
+		t.Errorf("the scrape lacks oobd_drill_success 1:\n%s", body)
+	}
+	t.Logf("oobd's series in one scrape:\n%s", strings.Join(own, "\n"))
 }
 
 // TestE2ERedialKeepsTheTunnel: the carrier hangs up and the redial gets

@@ -239,6 +239,7 @@ func TestStatusSMS(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := StatusSMS(tt.in)
+			t.Logf("%q", got)
 			assertOneSMS(t, got)
 			if !strings.HasPrefix(got, tt.want) {
 				t.Errorf("got  %q\nwant %q…", got, tt.want)
