@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"github.com/oobd/oobd/oob/control"
+	"github.com/oobd/oobd/oob/health"
+	"github.com/oobd/oobd/oob/state"
 )
 
 // daemonStub answers on the control socket of a config's state_dir and
@@ -94,5 +97,44 @@ func TestExtendRefused(t *testing.T) {
 	})
 	if _, errOut, code := runOobd(t, "extend", "30m", "--config", cfg); code != 1 || !strings.Contains(errOut, "no session") {
 		t.Errorf("oobd extend with no session: exit %d, %q", code, errOut)
+	}
+}
+
+// With the daemon running, status shows the daemon's own state: the
+// readings state.json gets only now and then (signal, bytes) are fresh.
+func TestStatusShowsTheDaemonsState(t *testing.T) {
+	dir, cfg := writeConfig(t)
+	stateDir := filepath.Join(dir, "state")
+	file, err := state.Open(stateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file.Update(func(s *state.State) {
+		s.Modem = state.Modem{OK: true, SignalDBm: -97, SignalKnown: true, SIM: "ready", Registration: "home"}
+	})
+	live := file.Snapshot()
+	live.Modem.SignalDBm = -61
+	live.Session = state.Session{Active: true, RequestedBy: "+46701234567", Bytes: 4242}
+	startDaemonStub(t, stateDir, func(req control.Request) control.Response {
+		return control.Response{OK: true, Health: &health.Report{OK: true, Checks: []health.Check{{Name: "loops", OK: true}}}, State: &live}
+	})
+	out, errOut, code := runOobd(t, "status", "--config", cfg, "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var v struct {
+		Modem struct {
+			SignalDBm int `json:"signal_dbm"`
+		} `json:"modem"`
+		Session struct {
+			Bytes int64 `json:"bytes"`
+		} `json:"session"`
+		Daemon bool `json:"daemon_running"`
+	}
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	if !v.Daemon || v.Modem.SignalDBm != -61 || v.Session.Bytes != 4242 {
+		t.Errorf("status shows %+v, want the daemon's -61 dBm and 4242 bytes, not the file's:\n%s", v, out)
 	}
 }

@@ -54,6 +54,10 @@ func runStatus(ctx context.Context, env *cmdEnv, args []string) error {
 	switch {
 	case err == nil && resp.Health != nil:
 		view.Daemon, view.Health = true, *resp.Health
+		if resp.State != nil {
+			// The daemon's own: state.json has the readings only now and then.
+			view.Status = resp.State.Status(now)
+		}
 	default:
 		// No daemon: the checks the state file allows; the loops are
 		// not running at all.

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/oobd/oobd/oob/health"
+	"github.com/oobd/oobd/oob/state"
 	"github.com/oobd/oobd/oob/trigger"
 	"github.com/oobd/oobd/tunnel"
 )
@@ -57,8 +58,11 @@ type Response struct {
 	Forwards []tunnel.BoundForward `json:"forwards,omitempty"`
 	JumpHost string                `json:"jump_host,omitempty"`
 	Message  string                `json:"message,omitempty"`
-	// Health is the daemon's health checks (a status request).
+	// Health is the daemon's health checks, and State its state as it
+	// holds it (a status request): fresher than state.json, which gets
+	// readings such as the signal and the bytes used only now and then.
 	Health *health.Report `json:"health,omitempty"`
+	State  *state.State   `json:"state,omitempty"`
 }
 
 // Handler carries out requests. It may take as long as the request does

@@ -159,8 +159,8 @@ func (h *Handler) Control(ctx context.Context, req control.Request) control.Resp
 		}
 		return control.Response{OK: true, Until: until}
 	case trigger.VerbStatus:
-		rep := h.Health()
-		return control.Response{OK: true, Health: &rep}
+		rep, st := h.Health(), h.Store.Snapshot()
+		return control.Response{OK: true, Health: &rep, State: &st}
 	case control.VerbUnlock:
 		return h.unlock()
 	case control.VerbDrill:
