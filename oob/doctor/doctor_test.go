@@ -216,49 +216,63 @@ func TestConfigProblemKeepsCheckingTheRest(t *testing.T) {
 // is never opened.
 func TestDaemonRunningReadsItsState(t *testing.T) {
 	jump := startJumpHost(t)
-	r := newRig(t, jump)
-	stateDir := r.path("state")
-	st, err := state.Open(stateDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = st.Update(func(s *state.State) {
-		s.Modem.SetInfo(modem.Info{SIM: modem.SIMPIN, PINAttempts: 2, Registration: modem.RegHome, Operator: "Telia",
-			SignalDBm: -71, SignalKnown: true, StorageUsed: 3, StorageTotal: 30})
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := control.Listen(control.SocketPath(stateDir), control.HandlerFunc(func(ctx context.Context, req control.Request) control.Response {
-		if req.Verb != "status" {
-			return control.Response{Error: "unexpected " + string(req.Verb)}
+	// The daemon's own state is used when it sends it (fresher than the
+	// file: the signal there may be minutes old); else its state file.
+	for _, sends := range []bool{false, true} {
+		r := newRig(t, jump)
+		stateDir := r.path("state")
+		st, err := state.Open(stateDir)
+		if err != nil {
+			t.Fatal(err)
 		}
-		return control.Response{OK: true, Health: &health.Report{Checks: []health.Check{{Name: health.CheckModem, OK: true, Detail: "answering"}}}}
-	}), discardLog())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+		err = st.Update(func(s *state.State) {
+			s.Modem.SetInfo(modem.Info{SIM: modem.SIMPIN, PINAttempts: 2, Registration: modem.RegHome, Operator: "Telia",
+				SignalDBm: -71, SignalKnown: true, StorageUsed: 3, StorageTotal: 30})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		live := st.Snapshot()
+		live.Modem.SignalDBm = -58
+		srv, err := control.Listen(control.SocketPath(stateDir), control.HandlerFunc(func(ctx context.Context, req control.Request) control.Response {
+			if req.Verb != "status" {
+				return control.Response{Error: "unexpected " + string(req.Verb)}
+			}
+			resp := control.Response{OK: true, Health: &health.Report{Checks: []health.Check{{Name: health.CheckModem, OK: true, Detail: "answering"}}}}
+			if sends {
+				resp.State = &live
+			}
+			return resp
+		}), discardLog())
+		if err != nil {
+			t.Fatal(err)
+		}
 
-	rep, text := r.run()
-	if r.opened.Load() != 0 {
-		t.Errorf("doctor opened the modem the daemon has")
-	}
-	want := map[string]struct {
-		status Status
-		detail string
-	}{
-		"daemon":       {Pass, "running"},
-		"modem":        {Pass, "(the daemon's): answering"},
-		"sim":          {Fail, "pin-required, 2 tries left"},
-		"registration": {Pass, "home, Telia, -71 dBm"},
-		"storage":      {Pass, "3 of 30 used"},
-		"sms centre":   {Skip, "the daemon has the port"},
-	}
-	for name, w := range want {
-		res := rep.Find(name)
-		if len(res) != 1 || res[0].Status != w.status || !strings.Contains(res[0].Detail, w.detail) {
-			t.Errorf("%s = %+v, want %s with %q\n%s", name, res, w.status, w.detail, text)
+		rep, text := r.run()
+		srv.Close()
+		if r.opened.Load() != 0 {
+			t.Errorf("doctor opened the modem the daemon has")
+		}
+		signal := "-71 dBm"
+		if sends {
+			signal = "-58 dBm"
+		}
+		want := map[string]struct {
+			status Status
+			detail string
+		}{
+			"daemon":       {Pass, "running"},
+			"modem":        {Pass, "(the daemon's): answering"},
+			"sim":          {Fail, "pin-required, 2 tries left"},
+			"registration": {Pass, "home, Telia, " + signal},
+			"storage":      {Pass, "3 of 30 used"},
+			"sms centre":   {Skip, "the daemon has the port"},
+		}
+		for name, w := range want {
+			res := rep.Find(name)
+			if len(res) != 1 || res[0].Status != w.status || !strings.Contains(res[0].Detail, w.detail) {
+				t.Errorf("daemon sends its state %v: %s = %+v, want %s with %q\n%s", sends, name, res, w.status, w.detail, text)
+			}
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/oobd/oobd/oob/config"
 	"github.com/oobd/oobd/oob/control"
 	"github.com/oobd/oobd/oob/health"
+	"github.com/oobd/oobd/oob/state"
 )
 
 // The modem checks: the port opens and answers, the SIM is ready and
@@ -118,7 +119,7 @@ func (d *Doctor) daemonStatus(ctx context.Context, cfg *config.Config) (control.
 }
 
 // modemFromDaemon judges the modem from the daemon's health report (is it
-// answering) and its state file (SIM, network, storage as last polled).
+// answering) and its state (SIM, network, storage as last polled).
 func (d *Doctor) modemFromDaemon(cfg *config.Config, resp control.Response, r *Report) {
 	var check *health.Check
 	if resp.Health != nil {
@@ -138,7 +139,15 @@ func (d *Doctor) modemFromDaemon(cfg *config.Config, resp control.Response, r *R
 		r.fail("modem", cfg.Modem.Port+" (the daemon's): "+check.Detail,
 			"'oobd status' and the daemon's log ('journalctl -u oobd') say what it tried; "+fixModemFind)
 	}
-	st, err := d.ReadState(cfg.StateDir)
+	// The daemon's own state when it sends it (fresher than the file,
+	// which gets the signal only now and then), else its state file.
+	var st state.State
+	var err error
+	if resp.State != nil {
+		st = *resp.State
+	} else {
+		st, err = d.ReadState(cfg.StateDir)
+	}
 	if err != nil {
 		for _, n := range []string{"sim", "registration", "storage"} {
 			r.skip(n, "not known: the daemon's state file: "+err.Error())
