@@ -168,6 +168,7 @@ modem:
 	if out != want {
 		t.Errorf("output:\n%s\nwant:\n%s", out, want)
 	}
+	t.Logf("oobd modem find --config %s ...:\n%s", cfg, out)
 	if held.written() || console.written() {
 		t.Error("the held port or the console got bytes")
 	}
