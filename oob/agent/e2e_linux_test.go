@@ -3,10 +3,13 @@
 package agent_test
 
 import (
+	"bufio"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -20,6 +23,7 @@ import (
 	"github.com/oobd/oobd/internal/netnstest"
 	"github.com/oobd/oobd/internal/promtest"
 	"github.com/oobd/oobd/modem/modemsim"
+	"github.com/oobd/oobd/oob/notify"
 )
 
 // Bounds for things that signal when they happen; generous, since the
@@ -565,16 +569,9 @@ func TestE2EPrometheusScrapes(t *testing.T) {
 		t.Errorf("the drill check: %v", got[0].Value)
 	}
 	// The scrape as it leaves the daemon: oobd's own series.
-	var c net.Conn
-	must(t, netnstest.Do(w.tp.Agent, func() (err error) { c, err = net.Dial("tcp", w.health); return err }))
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(30 * time.Second))
-	_, err := io.WriteString(c, "GET /metrics HTTP/1.0\r\nHost: oobd\r\n\r\n")
-	must(t, err)
-	body, err := io.ReadAll(c)
-	must(t, err)
+	_, body := w.get("/metrics")
 	var own []string
-	for _, l := range strings.Split(string(body), "\n") {
+	for _, l := range strings.Split(body, "\n") {
 		if strings.HasPrefix(l, "oobd_") {
 			own = append(own, l)
 		}
@@ -583,6 +580,74 @@ func TestE2EPrometheusScrapes(t *testing.T) {
 		t.Errorf("the scrape lacks oobd_drill_success 1:\n%s", body)
 	}
 	t.Logf("oobd's series in one scrape:\n%s", strings.Join(own, "\n"))
+}
+
+// get asks the daemon's health endpoint (setup.health) for path, from
+// inside the agent's namespace, and returns the status code and body.
+func (w *world) get(path string) (int, string) {
+	w.t.Helper()
+	var c net.Conn
+	must(w.t, netnstest.Do(w.tp.Agent, func() (err error) { c, err = net.Dial("tcp", w.health); return err }))
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	_, err := io.WriteString(c, "GET "+path+" HTTP/1.0\r\nHost: oobd\r\n\r\n")
+	must(w.t, err)
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	must(w.t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	must(w.t, err)
+	return resp.StatusCode, string(body)
+}
+
+// TestE2EFailedDrillAndUpAreTold: the jump host's key changed. A drill
+// fails at the tunnel and /healthz says so (503, the drill check); an up
+// fails too, and the status SMS then leads with that failure, whole,
+// before the signal, and leaves out the operator's long name (UCS-2 on
+// the air) to stay one SMS.
+func TestE2EFailedDrillAndUpAreTold(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, setup{wrongHostKey: true, health: true,
+		simOpts: []modemsim.Option{modemsim.WithOperator("Мегафон Москва Северо-Запад", "25002")}})
+	if out, err := w.ctl("drill"); err == nil {
+		t.Fatalf("a drill passed with a changed host key: %s", out)
+	}
+	code, body := w.get("/healthz")
+	var rep struct {
+		OK     bool `json:"ok"`
+		Checks []struct {
+			Name, Detail string
+			OK           bool
+		} `json:"checks"`
+	}
+	must(t, json.Unmarshal([]byte(body), &rep))
+	failing := map[string]string{}
+	for _, c := range rep.Checks {
+		if !c.OK {
+			failing[c.Name] = c.Detail
+		}
+	}
+	if code != http.StatusServiceUnavailable || rep.OK || len(failing) != 1 || !strings.Contains(failing["drill"], "failed at tunnel") {
+		t.Errorf("/healthz after a failed drill: %d, failing %v:\n%s", code, failing, body)
+	}
+	t.Logf("GET /healthz after the failed drill: %d\n%s", code, body)
+
+	w.text(e2eSecret + " up")
+	failed := w.waitSMS(upWithin, 1)
+	if !strings.Contains(failed.Text, "failed") {
+		t.Errorf("failure notice: %q", failed.Text)
+	}
+	w.text(e2eSecret + " status")
+	st := w.waitSMS(60*time.Second, 2)
+	if !strings.HasPrefix(st.Text, "oobd idle; fail ") || !strings.Contains(st.Text, "tunnel") || !strings.Contains(st.Text, "dBm") ||
+		strings.Contains(st.Text, "Мегафон") {
+		t.Errorf("status SMS after the failed up: %q", st.Text)
+	}
+	if n, _ := notify.Septets(st.Text); n > notify.SMSMaxSeptets {
+		t.Errorf("status SMS is %d septets, more than one SMS: %q", n, st.Text)
+	}
+	t.Logf("status SMS after the failed up: %q", st.Text)
+	w.assertClean()
 }
 
 // TestE2ERedialKeepsTheTunnel: the carrier hangs up and the redial gets

@@ -224,11 +224,9 @@ func console(in Input) Check {
 func drill(in Input, now time.Time) Check {
 	d := in.Drill
 	switch {
-	case !d.Configured:
-		return pass(CheckDrill, "no drill.schedule", time.Time{})
-	case d.Period <= 0:
-		return fail(CheckDrill, "the drill schedule's period is not known", time.Time{})
 	case !d.Last.IsZero() && !d.OK:
+		// Scheduled or run by hand, a failed drill is news: the backup
+		// path did not work, until a drill passes.
 		detail := "last drill " + stamp(d.Last) + " failed"
 		if d.FailedStep != "" {
 			detail += " at " + d.FailedStep
@@ -237,6 +235,10 @@ func drill(in Input, now time.Time) Check {
 			detail += ": " + d.Reason
 		}
 		return fail(CheckDrill, detail, d.Last)
+	case !d.Configured:
+		return pass(CheckDrill, "no drill.schedule", time.Time{})
+	case d.Period <= 0:
+		return fail(CheckDrill, "the drill schedule's period is not known", time.Time{})
 	}
 	limit := drillPeriods * d.Period
 	// The first period counts from start-up: a daemon that was stopped

@@ -129,6 +129,11 @@ func TestEvaluate(t *testing.T) {
 
 		{CheckDrill, "passed", func(in *Input) {}, true, "last drill 2026-12-01T07:00:00Z passed (next due by 2026-12-03T07:00:00Z)", t0.Add(-3 * time.Hour)},
 		{CheckDrill, "not configured", func(in *Input) { in.Drill = Drill{} }, true, "no drill.schedule", time.Time{}},
+		{CheckDrill, "not configured, a drill by hand failed", func(in *Input) {
+			in.Drill = Drill{Last: t0.Add(-time.Minute), FailedStep: "tunnel", Reason: "jump HOST KEY CHANGED"}
+		}, false, "last drill 2026-12-01T09:59:00Z failed at tunnel: jump HOST KEY CHANGED", t0.Add(-time.Minute)},
+		{CheckDrill, "not configured, a drill by hand passed", func(in *Input) { in.Drill = Drill{Last: t0.Add(-time.Minute), OK: true} },
+			true, "no drill.schedule", time.Time{}},
 		{CheckDrill, "failed", func(in *Input) {
 			in.Drill = Drill{Configured: true, Period: 24 * time.Hour, Last: t0.Add(-time.Hour), FailedStep: "tunnel", Reason: "jump host refused the key"}
 		}, false, "last drill 2026-12-01T09:00:00Z failed at tunnel: jump host refused the key", t0.Add(-time.Hour)},
