@@ -65,7 +65,7 @@ func (l *ladder) upAndHold() (reason, step string) {
 		if step == "cancelled" {
 			full = context.Cause(l.s.ctx) // a down, a kill, ErrYielded
 		}
-		l.s.settle(Outcome{Err: full, Step: step})
+		l.s.settle(Outcome{Err: unstep(full), Step: step})
 		return reason, step
 	}
 
@@ -75,7 +75,7 @@ func (l *ladder) upAndHold() (reason, step string) {
 		for _, p := range l.s.probes {
 			if err := l.step(p.Name, func() error { return p.Check(l.s.ctx, l.path.DialContext) }); err != nil {
 				step, reason := failure(l.s.ctx, err)
-				l.s.settle(Outcome{Err: err, Step: step})
+				l.s.settle(Outcome{Err: unstep(err), Step: step})
 				return reason, step
 			}
 		}
@@ -382,6 +382,14 @@ type stepError struct {
 
 func (e *stepError) Error() string { return e.step + ": " + e.err.Error() }
 func (e *stepError) Unwrap() error { return e.err }
+
+// unstep is err without its step, which an Outcome carries on its own.
+func unstep(err error) error {
+	if se, ok := err.(*stepError); ok {
+		return se.err
+	}
+	return err
+}
 
 // failure turns a bring-up error into the step and a reason short enough
 // for the requester's SMS, preferring the cause the session was cancelled

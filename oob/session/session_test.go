@@ -222,7 +222,7 @@ func TestEveryExitTearsDownInReverse(t *testing.T) {
 				r.link.set(func(l *fakeLink) { l.fail = 1 })
 				return r.outcome(r.c.Up(who, false, 0))
 			},
-			wantOutcome: "link: PPP x3: no IP", wantStep: "link", wantReason: "PPP x3: no IP",
+			wantOutcome: "PPP x3: no IP", wantStep: "link", wantReason: "PPP x3: no IP",
 			wantEvents: []string{"modem released", "link failed 1", "modem reacquired", "notice failed: PPP x3: no IP"},
 		},
 		{
@@ -231,7 +231,7 @@ func TestEveryExitTearsDownInReverse(t *testing.T) {
 				r.openErr = fmt.Errorf("tunnel: ssh to jump: %w", keyChanged{})
 				return r.outcome(r.c.Up(who, false, 0))
 			},
-			wantOutcome: "tunnel: tunnel: ssh to jump: " + keyChanged{}.Error(), wantStep: "tunnel", wantReason: "HOST KEY CHANGED",
+			wantOutcome: "tunnel: ssh to jump: " + keyChanged{}.Error(), wantStep: "tunnel", wantReason: "HOST KEY CHANGED",
 			wantEvents: []string{"modem released", "link up 1", "link down 1", "modem reacquired", "notice failed: HOST KEY CHANGED"},
 		},
 		{
@@ -240,7 +240,7 @@ func TestEveryExitTearsDownInReverse(t *testing.T) {
 				r.tun.checkFail = true
 				return r.outcome(r.c.Up(who, false, 0))
 			},
-			wantOutcome: "self-check: no SSH banner through the forward", wantStep: "self-check",
+			wantOutcome: "no SSH banner through the forward", wantStep: "self-check",
 			wantReason: "no SSH banner through the forward",
 			wantEvents: []string{"modem released", "link up 1", "tunnel open", "self-check failed",
 				"tunnel closed", "link down 1", "modem reacquired", "notice failed: no SSH banner through the forward"},
@@ -305,7 +305,7 @@ func TestEveryExitTearsDownInReverse(t *testing.T) {
 				r.tun.checkFail = true
 				return r.outcome(r.c.Drill())
 			},
-			wantOutcome: "self-check: no SSH banner through the forward", wantStep: "self-check",
+			wantOutcome: "no SSH banner through the forward", wantStep: "self-check",
 			wantReason: "no SSH banner through the forward", wantDrill: true,
 			// A drill's failure is its runner's to tell.
 			wantEvents: []string{"modem released", "link up 1", "tunnel open", "self-check failed",
