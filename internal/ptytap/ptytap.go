@@ -89,8 +89,11 @@ func (t *Tap) serve() {
 		n, err := t.master.Read(b)
 		if n > 0 {
 			if line := t.openLine(); line != nil {
-				if w, _ := line.Write(b[:n]); w > 0 {
-					t.toLine.Add(int64(w))
+				// Counted before the write, so the line's answer can never
+				// be seen before the bytes it answers are counted.
+				t.toLine.Add(int64(n))
+				if w, _ := line.Write(b[:n]); w < n {
+					t.toLine.Add(int64(max(w, 0) - n))
 				}
 			}
 		}
@@ -142,10 +145,13 @@ func (t *Tap) copyBack(line *os.File) {
 	for {
 		n, err := line.Read(b)
 		if n > 0 {
-			// A write to a tap whose client went away fails: those bytes
-			// never reached anyone and are not counted.
-			if w, _ := t.master.Write(b[:n]); w > 0 {
-				t.fromLine.Add(int64(w))
+			// Counted before the write, so a client never reads bytes
+			// Bytes does not yet include. A write to a tap whose client
+			// went away fails: those bytes reached no one and are taken
+			// back off.
+			t.fromLine.Add(int64(n))
+			if w, _ := t.master.Write(b[:n]); w < n {
+				t.fromLine.Add(int64(max(w, 0) - n))
 			}
 		}
 		if err != nil {
