@@ -627,7 +627,7 @@ func TestE2EFailedDrillAndUpAreTold(t *testing.T) {
 			failing[c.Name] = c.Detail
 		}
 	}
-	if code != http.StatusServiceUnavailable || rep.OK || len(failing) != 1 || !strings.Contains(failing["drill"], "failed at tunnel") {
+	if code != http.StatusServiceUnavailable || rep.OK || len(failing) != 1 || !strings.Contains(failing["drill"], "failed at tunnel: host key") {
 		t.Errorf("/healthz after a failed drill: %d, failing %v:\n%s", code, failing, body)
 	}
 	t.Logf("GET /healthz after the failed drill: %d\n%s", code, body)

@@ -114,7 +114,7 @@ func (r *Runner) record(ctx context.Context, kind string, start time.Time, o ses
 		d.SignalDBm = st.Modem.SignalDBm
 	}
 	if o.Err != nil {
-		d.Step, d.Reason = o.Step, o.Err.Error()
+		d.Step, d.Reason = o.Step, o.Reason()
 		if d.Step == "" {
 			d.Step = "drill"
 		}

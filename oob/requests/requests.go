@@ -236,7 +236,7 @@ func (h *Handler) await(ctx context.Context, out <-chan session.Outcome, okMsg s
 	select {
 	case o := <-out:
 		if o.Err != nil {
-			return control.Response{Error: o.Err.Error(), Step: o.Step}
+			return control.Response{Error: o.Reason(), Step: o.Step}
 		}
 		resp := control.Response{OK: true, Until: o.Until, JumpHost: h.JumpHost, Message: okMsg, Forwards: o.Forwards}
 		if o.Already {

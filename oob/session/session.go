@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
@@ -296,6 +297,20 @@ type Outcome struct {
 	Forwards []tunnel.BoundForward
 	// Already is true when a session was running and the up moved its end.
 	Already bool
+}
+
+// Reason is the failure for people, after "failed at STEP": the error's
+// text without a leading step name, which a package's own error prefix
+// ("tunnel: ", "link: ") would otherwise say twice. "" when it succeeded.
+func (o Outcome) Reason() string {
+	if o.Err == nil {
+		return ""
+	}
+	msg := o.Err.Error()
+	if o.Step != "" {
+		msg = strings.TrimPrefix(msg, o.Step+": ")
+	}
+	return msg
 }
 
 // ErrNoSession is returned by extend and down when nothing is running.

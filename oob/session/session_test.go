@@ -858,3 +858,25 @@ func TestDrillYieldsToASession(t *testing.T) {
 	}
 	r.waitEvent("notice up")
 }
+
+func TestOutcomeReasonSaysTheStepOnce(t *testing.T) {
+	hostKey := errors.New("host key changed")
+	tests := []struct {
+		name string
+		o    Outcome
+		want string
+	}{
+		{"success", Outcome{}, ""},
+		{"package prefix equal to the step", Outcome{Step: "tunnel", Err: fmt.Errorf("tunnel: %w", hostKey)}, "host key changed"},
+		{"another step's prefix stays", Outcome{Step: "self-check", Err: fmt.Errorf("tunnel: %w", hostKey)}, "tunnel: host key changed"},
+		{"no step", Outcome{Err: hostKey}, "host key changed"},
+		{"the step word inside the text stays", Outcome{Step: "link", Err: errors.New("no link: ppp0 gone")}, "no link: ppp0 gone"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.o.Reason(); got != tt.want {
+				t.Errorf("Reason() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
