@@ -20,9 +20,11 @@ import (
 
 // recorder is the session's Recorder: it keeps every change of the
 // session in the state file, shows it to the observer, counts it in the
-// metrics, and tells the watchdog the session's loop is alive (a step of
-// the way up or down may take until stepBound, the hold until the
-// session's end).
+// metrics, and tells the watchdog the session's loop is alive: once the
+// session is up, until its end (the hold, a redial, bounded by the end)
+// and the teardown after it; before, each step (the way up, bounded at
+// session.DefaultBringUpTimeout, and the teardown of a way up that
+// failed, TeardownTimeout a step) until stepBound.
 type recorder struct {
 	store   *state.Store
 	observe func(session.Report) // nil: nobody watches
@@ -36,7 +38,10 @@ type recorder struct {
 	reconnects int
 }
 
-const stepBound = 15 * time.Minute
+// stepBound is longer than any one step before the session is up and
+// shorter than the watchdog's window (WatchdogSec in the unit), so that
+// a hung step stops the pings and a working one never does.
+const stepBound = liveness.DefaultWindow - time.Minute
 
 func (r *recorder) Session(rep session.Report) {
 	if r.observe != nil {
@@ -45,7 +50,7 @@ func (r *recorder) Session(rep session.Report) {
 	switch {
 	case rep.State == session.StateIdle:
 		r.beat.Idle()
-	case rep.State == session.StateUp && !rep.Until.IsZero():
+	case !rep.Until.IsZero():
 		r.beat.Busy(rep.Until.Add(stepBound))
 	default:
 		r.beat.Busy(time.Now().Add(stepBound))

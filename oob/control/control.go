@@ -145,10 +145,13 @@ func (s *Server) serve() {
 	}
 }
 
-// requestBound is the longest a request may take (an up waits for the
-// whole way up, a drill for its SMS loop too) before the socket's loop
-// counts as hung.
-const requestBound = 30 * time.Minute
+// RequestTimeout is the longest a request is served: an up waits for the
+// whole way up (bounded at 8 minutes), a drill for its SMS loop too. A
+// client still waiting then gets "gave up waiting" (an up it asked for
+// goes on; a drill ends, as when the client hangs up). It is shorter than the systemd watchdog's
+// window (WatchdogSec=10min) so that the socket's loop, busy while a
+// request runs, stops the pings only when a request is stuck past it.
+const RequestTimeout = 9 * time.Minute
 
 // Beat is where the server says it is alive (*liveness.Loop): idle while
 // it waits for a client, busy while requests run.
@@ -175,7 +178,7 @@ func (s *Server) busy(n int) {
 	case s.inFlight == 0:
 		s.beat.Idle()
 	case n > 0:
-		s.beat.Busy(time.Now().Add(requestBound))
+		s.beat.Busy(time.Now().Add(RequestTimeout + 10*time.Second))
 	}
 }
 
@@ -188,7 +191,7 @@ func (s *Server) serveConn(c net.Conn) {
 		return
 	}
 	c.SetReadDeadline(time.Time{})
-	ctx, cancel := context.WithCancel(s.ctx)
+	ctx, cancel := context.WithTimeout(s.ctx, RequestTimeout)
 	defer cancel()
 	// A client that hangs up cancels its wait (not the session).
 	go func() {

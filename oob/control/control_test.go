@@ -98,3 +98,45 @@ func TestClientHangUpCancelsWait(t *testing.T) {
 		t.Fatal("handler's context not cancelled when the client left")
 	}
 }
+
+// beatLog is a Beat that keeps the deadlines it was given.
+type beatLog struct {
+	busy chan time.Time
+	idle chan struct{}
+}
+
+func (b *beatLog) Busy(d time.Time) func() { b.busy <- d; return func() {} }
+func (b *beatLog) Idle()                   { b.idle <- struct{}{} }
+
+// A request is served for at most RequestTimeout, and the socket's loop
+// is busy only that long: less than the watchdog's window (10 minutes).
+func TestRequestIsBoundedBelowTheWatchdog(t *testing.T) {
+	if RequestTimeout >= 10*time.Minute {
+		t.Fatalf("RequestTimeout %v is not below WatchdogSec 10m", RequestTimeout)
+	}
+	beat := &beatLog{busy: make(chan time.Time, 1), idle: make(chan struct{}, 4)}
+	deadline := make(chan time.Time, 1)
+	path := filepath.Join(t.TempDir(), SocketName)
+	s, err := Listen(path, HandlerFunc(func(ctx context.Context, req Request) Response {
+		d, ok := ctx.Deadline()
+		if !ok {
+			return Response{Error: "no deadline"}
+		}
+		deadline <- d
+		return Response{OK: true}
+	}), quiet(), WithBeat(beat))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	start := time.Now()
+	if resp, err := Do(context.Background(), path, Request{Verb: "up"}); err != nil || !resp.OK {
+		t.Fatalf("Do = %+v, %v", resp, err)
+	}
+	if d := (<-deadline).Sub(start); d < RequestTimeout || d > RequestTimeout+time.Second {
+		t.Errorf("request deadline %v after the start, want %v", d, RequestTimeout)
+	}
+	if d := (<-beat.busy).Sub(start); d < RequestTimeout || d >= 10*time.Minute {
+		t.Errorf("busy for %v, want at least the request's %v and less than the watchdog's 10m", d, RequestTimeout)
+	}
+}

@@ -8,6 +8,7 @@ package requests
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -244,6 +245,9 @@ func (h *Handler) await(ctx context.Context, out <-chan session.Outcome, okMsg s
 		}
 		return resp
 	case <-ctx.Done():
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return control.Response{Error: fmt.Sprintf("gave up waiting after %v: see oobd status", control.RequestTimeout)}
+		}
 		return control.Response{Error: "gave up waiting: " + ctx.Err().Error()}
 	}
 }

@@ -56,7 +56,10 @@ func (l *ladder) upAndHold() (reason, step string) {
 		l.s.settle(Outcome{Err: err, Step: "modem"})
 		return "modem hand-over: " + err.Error(), "modem"
 	}
-	if err := l.bringUp(l.s.ctx); err != nil {
+	dialCtx, cancel := clock.WithTimeout(l.s.ctx, l.clock, l.cfg.BringUpTimeout)
+	err := l.overTime(dialCtx, l.bringUp(dialCtx))
+	cancel()
+	if err != nil {
 		step, reason := failure(l.s.ctx, err)
 		l.log.Error("session could not come up", "step", step, "err", err)
 		// The operator at a terminal gets the whole error; the SMS the
@@ -273,6 +276,8 @@ func (l *ladder) redial() (reason string, ok bool) {
 	}
 	l.takeDownPath()
 	l.s.update(func(rep *Report) { rep.Redials++ })
+	// A redial may take the rest of the session's time: the jump host
+	// may hold the forwarded port for the dead connection a while.
 	dialCtx, cancel := clock.WithDeadline(l.s.ctx, l.clock, l.s.until())
 	err := l.bringUp(dialCtx)
 	cancel()
@@ -382,6 +387,28 @@ type stepError struct {
 
 func (e *stepError) Error() string { return e.step + ": " + e.err.Error() }
 func (e *stepError) Unwrap() error { return e.err }
+
+// overTime says that a step of the way up failed because the way up ran
+// out of its time (BringUpTimeout), not for a reason of its own.
+func (l *ladder) overTime(dialCtx context.Context, err error) error {
+	var se *stepError
+	if err == nil || l.s.ctx.Err() != nil || !errors.Is(context.Cause(dialCtx), context.DeadlineExceeded) || !errors.As(err, &se) {
+		return err
+	}
+	return &stepError{se.step, &overTimeError{l.cfg.BringUpTimeout, se.err}}
+}
+
+// overTimeError is a step cut short by the way up's time limit.
+type overTimeError struct {
+	limit time.Duration
+	err   error
+}
+
+func (e *overTimeError) Error() string {
+	return fmt.Sprintf("the way up took more than %v: %v", e.limit, e.err)
+}
+func (e *overTimeError) Summary() string { return fmt.Sprintf("took more than %v", e.limit) }
+func (e *overTimeError) Unwrap() error   { return e.err }
 
 // unstep is err without its step, which an Outcome carries on its own.
 func unstep(err error) error {

@@ -177,7 +177,18 @@ type Config struct {
 	BudgetCheck time.Duration
 	// TeardownTimeout bounds each teardown step and each notice.
 	TeardownTimeout time.Duration
+	// BringUpTimeout bounds the way up after the hand-over (dial, path,
+	// self-check; the tunnel's connect has its own timeouts; default
+	// DefaultBringUpTimeout). A redial is bounded by the session's end.
+	BringUpTimeout time.Duration
 }
+
+// DefaultBringUpTimeout is the longest the way up may take: well past
+// the example's three dial attempts of 60 s, and shorter than the systemd
+// watchdog (WatchdogSec=10min in configs/oobd.service), so that the
+// session's loop, busy with the way up as one step, is never stale while
+// it works.
+const DefaultBringUpTimeout = 8 * time.Minute
 
 func (c *Config) setDefaults() {
 	if c.Duration <= 0 {
@@ -194,6 +205,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.TeardownTimeout <= 0 {
 		c.TeardownTimeout = 30 * time.Second
+	}
+	if c.BringUpTimeout <= 0 {
+		c.BringUpTimeout = DefaultBringUpTimeout
 	}
 }
 

@@ -724,9 +724,9 @@ func TestConfigDefaults(t *testing.T) {
 	tests := []struct {
 		in, want Config
 	}{
-		{Config{}, Config{Duration: 30 * time.Minute, MaxDuration: 4 * time.Hour, BudgetCheck: time.Second, TeardownTimeout: 30 * time.Second}},
-		{Config{Duration: 5 * time.Hour, MaxDuration: time.Hour}, Config{Duration: time.Hour, MaxDuration: time.Hour, BudgetCheck: time.Second, TeardownTimeout: 30 * time.Second}},
-		{baseConfig, Config{Duration: 30 * time.Minute, MaxDuration: 45 * time.Minute, BudgetCheck: time.Minute, TeardownTimeout: 30 * time.Second}},
+		{Config{}, Config{Duration: 30 * time.Minute, MaxDuration: 4 * time.Hour, BudgetCheck: time.Second, TeardownTimeout: 30 * time.Second, BringUpTimeout: DefaultBringUpTimeout}},
+		{Config{Duration: 5 * time.Hour, MaxDuration: time.Hour}, Config{Duration: time.Hour, MaxDuration: time.Hour, BudgetCheck: time.Second, TeardownTimeout: 30 * time.Second, BringUpTimeout: DefaultBringUpTimeout}},
+		{baseConfig, Config{Duration: 30 * time.Minute, MaxDuration: 45 * time.Minute, BudgetCheck: time.Minute, TeardownTimeout: 30 * time.Second, BringUpTimeout: DefaultBringUpTimeout}},
 	}
 	for _, tt := range tests {
 		got := tt.in
@@ -878,5 +878,28 @@ func TestOutcomeReasonSaysTheStepOnce(t *testing.T) {
 				t.Errorf("Reason() = %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// A way up that hangs (a dialer that never says yes or no) ends at
+// BringUpTimeout, and says so: the session's loop is never busy longer
+// than the watchdog allows.
+func TestBringUpIsBounded(t *testing.T) {
+	r := newRig(t, baseConfig)
+	r.link.set(func(l *fakeLink) { l.gate = make(chan struct{}) })
+	out := r.c.Up("+46701234567", false, 0)
+	r.waitEvent("link dialing 1")
+	dial := r.link.dialCtx(1)
+	r.clk.Advance(DefaultBringUpTimeout - 1)
+	if dial.Err() != nil {
+		t.Fatalf("the dial was cut short at %v: %v", DefaultBringUpTimeout-1, context.Cause(dial))
+	}
+	r.clk.Advance(1)
+	o := r.outcome(out)
+	if o.Step != "link" || !strings.HasPrefix(o.Reason(), "the way up took more than 8m0s: ") {
+		t.Fatalf("outcome = step %q, reason %q", o.Step, o.Reason())
+	}
+	if rep := r.wait(); rep.Reason != "took more than 8m0s" || rep.Step != "link" {
+		t.Fatalf("last session = %+v", rep)
 	}
 }
