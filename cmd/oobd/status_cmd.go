@@ -63,6 +63,9 @@ func runStatus(ctx context.Context, env *cmdEnv, args []string) error {
 		// not running at all.
 		in := st.HealthInput()
 		in.StaleLoops = []string{"oobd run"}
+		// The schedules' gaps, and whether a console is configured (else
+		// a console the file says is not open reads "not configured").
+		cfg.HealthSettings(&in, now)
 		view.Health = health.Report{Checks: health.Evaluate(in, now)}
 	}
 	if *asJSON {

@@ -109,7 +109,7 @@ func New(cfg *config.Config, opts ...Option) (_ *Agent, err error) {
 	iopts := append(cfg.InboxOptions(a.log), inbox.WithAlerts(notices.Alert), inbox.WithBeat(a.live.Loop("inbox"), a.live.Window()),
 		inbox.WithCounter(a.metrics))
 	if cfg.Drill.SMSLoop {
-		a.drills.Loop = &drill.Loop{OwnNumber: a.ownNumber, CountryCode: cfg.Trigger.CountryCode, Now: time.Now}
+		a.drills.Loop = &drill.Loop{OwnNumber: cfg.Modem.OwnE164, AskSIM: a.modem.OwnNumber, CountryCode: cfg.Trigger.CountryCode, Now: time.Now}
 		iopts = append(iopts, inbox.WithLoopback(a.drills.Loop.Match))
 	}
 	if a.inbox, err = inbox.New(a.modem, a.trigger, a.audit, a.store, inbox.HandlerFunc(a.requests.Text), iopts...); err != nil {
@@ -214,12 +214,33 @@ func (a *Agent) Run(ctx context.Context) error {
 			a.log.Warn("first poll", "err", err)
 		}
 	})
+	stopExtras, err := a.startExtras(ctx, &wg)
+	if err != nil {
+		return err
+	}
+	defer stopExtras()
+	a.log.Info("oobd running", "modem", a.cfg.Modem.Port, "jump_host", a.cfg.Tunnel.JumpHost, "schedule", a.cfg.Trigger.Schedule)
+	<-ctx.Done()
+	a.log.Info("oobd stopping")
+	return nil
+}
+
+// startExtras starts what serves beside the inbox and the sessions: the
+// drill schedule, the health endpoint, the console bridge and the
+// watchdog. Stop stops what it started; the goroutines end with ctx.
+func (a *Agent) startExtras(ctx context.Context, wg *sync.WaitGroup) (stop func(), err error) {
+	var stops []func()
+	stop = func() {
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i]()
+		}
+	}
 	if spec := a.cfg.Drill.Schedule; spec != "" {
 		drills, err := schedule.Start(spec, func() { a.drills.Run(ctx, drill.Scheduled) }, a.log)
 		if err != nil {
-			return fmt.Errorf("drill.schedule: %w", err)
+			return stop, fmt.Errorf("drill.schedule: %w", err)
 		}
-		defer drills.Stop()
+		stops = append(stops, drills.Stop)
 	}
 	if addr := a.cfg.Health.Listen; addr != "" {
 		wg.Go(func() {
@@ -231,11 +252,8 @@ func (a *Agent) Run(ctx context.Context) error {
 	if b, err := a.startConsole(); err != nil {
 		a.log.Error("console bridge not started", "err", err)
 	} else if b != nil {
-		defer b.Close()
+		stops = append(stops, func() { b.Close() })
 	}
 	wg.Go(func() { (&liveness.Watchdog{Record: a.live, Interval: a.watchdog, Log: a.log}).Run(ctx) })
-	a.log.Info("oobd running", "modem", a.cfg.Modem.Port, "jump_host", a.cfg.Tunnel.JumpHost, "schedule", a.cfg.Trigger.Schedule)
-	<-ctx.Done()
-	a.log.Info("oobd stopping")
-	return nil
+	return stop, nil
 }

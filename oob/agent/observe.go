@@ -4,13 +4,11 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/oobd/oobd/oob/health"
 	"github.com/oobd/oobd/oob/liveness"
 	"github.com/oobd/oobd/oob/metrics"
-	"github.com/oobd/oobd/oob/schedule"
 	"github.com/oobd/oobd/oob/session"
 	"github.com/oobd/oobd/oob/state"
 )
@@ -82,26 +80,9 @@ func (r *recorder) count(rep session.Report) {
 		r.metrics.Session(kind, "up", 0)
 	}
 	if rep.State == session.StateIdle && !rep.Ended.IsZero() {
-		r.metrics.Session(kind, outcome(rep), rep.Ended.Sub(rep.Started))
+		r.metrics.Session(kind, rep.Outcome(), rep.Ended.Sub(rep.Started))
 		r.wasUp, r.rx, r.tx, r.reconnects = false, 0, 0, 0
 	}
-}
-
-// outcome is how a session ended, in the metrics' words.
-func outcome(rep session.Report) string {
-	switch {
-	case strings.Contains(rep.Reason, session.ErrYielded.Error()):
-		return "yielded"
-	case rep.Started.IsZero():
-		return "failed"
-	case rep.Drill:
-		return "completed"
-	case rep.Reason == "time is up":
-		return "expired"
-	case rep.Step == "redial":
-		return "dropped"
-	}
-	return "stopped" // a down, a kill, the data budget, the agent stopping
 }
 
 // healthInput is the health checks' input: what the state file knows,
@@ -112,17 +93,11 @@ func (a *Agent) healthInput() health.Input {
 	in.Started = a.started
 	_, in.Session = a.sessions.Status()
 	_, in.StaleLoops = a.live.Check(now)
-	st := a.modem.Stats()
-	in.Modem = health.Modem{Answering: st.Answering, Since: st.Since, RecoveryStep: st.Recovery.Step, RecoverySince: st.Recovery.Since}
+	in.Modem = health.ModemFrom(a.modem.Stats())
 	in.SIM.Reason = a.modem.Cached().SIMReason
-	in.Poll.LongestGap, _ = schedule.Longest(a.cfg.Trigger.Schedule, now, 24*time.Hour)
+	a.cfg.HealthSettings(&in, now)
 	if on, until := a.trigger.Lockout(); on {
 		in.LockoutUntil = until
-	}
-	in.Console.Configured = a.cfg.Console.Device != ""
-	if spec := a.cfg.Drill.Schedule; spec != "" {
-		in.Drill.Configured = true
-		in.Drill.Period, _ = schedule.Longest(spec, now, 24*time.Hour)
 	}
 	return in
 }

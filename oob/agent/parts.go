@@ -2,12 +2,10 @@ package agent
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/oobd/oobd/oob/console"
 	"github.com/oobd/oobd/oob/link"
-	"github.com/oobd/oobd/oob/phone"
 	"github.com/oobd/oobd/oob/session"
 	"github.com/oobd/oobd/oob/state"
 	"github.com/oobd/oobd/tunnel"
@@ -105,23 +103,6 @@ func (a *Agent) startConsole() (*console.Bridge, error) {
 	}
 	record(b.State())
 	return b, nil
-}
-
-// ownNumber is the SIM's number for a drill's SMS loop: modem.own_number,
-// else what the SIM says (AT+CNUM).
-func (a *Agent) ownNumber(ctx context.Context) (string, error) {
-	if n := a.cfg.Modem.OwnE164; n != "" {
-		return n, nil
-	}
-	n, err := a.modem.OwnNumber(ctx)
-	if err != nil || n == "" {
-		return "", err
-	}
-	e, err := phone.Parse(n, a.cfg.Trigger.CountryCode)
-	if err != nil {
-		return "", fmt.Errorf("the SIM's number %q: %w", n, err)
-	}
-	return e, nil
 }
 
 // countTry counts one try of the link in the metrics.

@@ -457,3 +457,29 @@ func TestConsoleSettings(t *testing.T) {
 		})
 	}
 }
+
+// modem.own_number is normalised like the senders; a bad one is named.
+func TestOwnNumber(t *testing.T) {
+	dir := setup(t)
+	for _, tt := range []struct {
+		in, want, err string
+	}{
+		{`""`, "", ""},
+		{`"+46709876543"`, "+46709876543", ""},
+		{`"0709876543"`, "+46709876543", ""},
+		{`"0046709876543"`, "+46709876543", ""},
+		{`"not a number"`, "", "modem.own_number"},
+	} {
+		c, err := Load(fixture(t, dir, "full.yaml", "  baud: 115200\n", "  baud: 115200\n  own_number: "+tt.in+"\n"))
+		switch {
+		case tt.err != "":
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("own_number %s: error %v, want one naming %s", tt.in, err, tt.err)
+			}
+		case err != nil:
+			t.Errorf("own_number %s: %v", tt.in, err)
+		case c.Modem.OwnE164 != tt.want:
+			t.Errorf("own_number %s: OwnE164 %q, want %q", tt.in, c.Modem.OwnE164, tt.want)
+		}
+	}
+}

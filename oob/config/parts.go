@@ -5,12 +5,15 @@ import (
 	"log/slog"
 	"net/netip"
 	"path/filepath"
+	"time"
 
 	"github.com/oobd/oobd/modem"
 	"github.com/oobd/oobd/oob/console"
+	"github.com/oobd/oobd/oob/health"
 	"github.com/oobd/oobd/oob/inbox"
 	"github.com/oobd/oobd/oob/link"
 	"github.com/oobd/oobd/oob/notify"
+	"github.com/oobd/oobd/oob/schedule"
 	"github.com/oobd/oobd/oob/session"
 	"github.com/oobd/oobd/oob/trigger"
 	"github.com/oobd/oobd/tunnel"
@@ -119,5 +122,17 @@ func (c *Config) ConsoleConfig() console.Config {
 		Device: c.Console.Device, Baud: c.Console.Baud, Listen: c.Console.Listen,
 		History: int(c.Console.History), IdleTimeout: c.Console.IdleTimeout,
 		LogFile: filepath.Join(c.StateDir, "console.log"), LogMax: 10 << 20,
+	}
+}
+
+// HealthSettings fills in what the health checks take from the config:
+// the poll's and the drill's longest gaps over the next day, and whether
+// a console is configured.
+func (c *Config) HealthSettings(in *health.Input, now time.Time) {
+	in.Poll.LongestGap, _ = schedule.Longest(c.Trigger.Schedule, now, 24*time.Hour)
+	in.Console.Configured = c.Console.Device != ""
+	if spec := c.Drill.Schedule; spec != "" {
+		in.Drill.Configured = true
+		in.Drill.Period, _ = schedule.Longest(spec, now, 24*time.Hour)
 	}
 }

@@ -188,7 +188,7 @@ func TestSMSLoop(t *testing.T) {
 	}
 	t.Run("the text comes back", func(t *testing.T) {
 		g := newRig(t)
-		g.r.Loop = &Loop{OwnNumber: func(context.Context) (string, error) { return own, nil }, Now: time.Now, Wait: time.Minute}
+		g.r.Loop = &Loop{OwnNumber: own, Now: time.Now, Wait: time.Minute}
 		var stranger bool
 		g.sms.on = func(to, text string) {
 			// A stranger texting from the own number's digits, without the
@@ -214,7 +214,7 @@ func TestSMSLoop(t *testing.T) {
 	})
 	t.Run("no own number", func(t *testing.T) {
 		g := newRig(t)
-		g.r.Loop = &Loop{OwnNumber: func(context.Context) (string, error) { return "", nil }, Now: time.Now}
+		g.r.Loop = &Loop{AskSIM: func(context.Context) (string, error) { return "", nil }, Now: time.Now}
 		o := g.r.Run(context.Background(), Manual)
 		if o.Step != StepSMSLoop || !errors.Is(o.Err, ErrNoOwnNumber) || g.s.probed != nil {
 			t.Fatalf("outcome %+v (probes run: %v): want the loop to fail before any dial", o, g.s.probed)
@@ -225,9 +225,47 @@ func TestSMSLoop(t *testing.T) {
 	})
 	t.Run("the text does not come back", func(t *testing.T) {
 		g := newRig(t)
-		g.r.Loop = &Loop{OwnNumber: func(context.Context) (string, error) { return own, nil }, Now: time.Now, Wait: 10 * time.Millisecond}
+		g.r.Loop = &Loop{OwnNumber: own, Now: time.Now, Wait: 10 * time.Millisecond}
 		if o := g.r.Run(context.Background(), Manual); o.Step != StepSMSLoop || !strings.Contains(o.Err.Error(), "did not come back") {
 			t.Fatalf("outcome %+v", o)
 		}
 	})
+}
+
+func TestOwnNumber(t *testing.T) {
+	cnumErr := errors.New("+CME ERROR: 4")
+	ask := func(n string, err error) func(context.Context) (string, error) {
+		return func(context.Context) (string, error) { return n, err }
+	}
+	tests := []struct {
+		name    string
+		loop    Loop
+		want    string
+		wantErr string // prefix; "" for none
+		noOwn   bool   // the error is ErrNoOwnNumber
+	}{
+		{name: "modem.own_number wins", loop: Loop{OwnNumber: "+46709876543", AskSIM: ask("", cnumErr)}, want: "+46709876543"},
+		{name: "the SIM's, international", loop: Loop{AskSIM: ask("+46709876543", nil)}, want: "+46709876543"},
+		{name: "the SIM's, national", loop: Loop{AskSIM: ask("0709876543", nil), CountryCode: "46"}, want: "+46709876543"},
+		{name: "AT+CNUM answers an error", loop: Loop{AskSIM: ask("", cnumErr)},
+			wantErr: "own number unknown: set modem.own_number (AT+CNUM: +CME ERROR: 4)", noOwn: true},
+		{name: "the SIM does not know it", loop: Loop{AskSIM: ask("", nil)},
+			wantErr: "own number unknown: set modem.own_number (the SIM does not know it)", noOwn: true},
+		{name: "nobody to ask", loop: Loop{}, wantErr: "own number unknown: set modem.own_number", noOwn: true},
+		{name: "the SIM's is garbage", loop: Loop{AskSIM: ask("abc", nil)}, wantErr: `the SIM's own number "abc": `},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.loop.ownNumber(context.Background())
+			if tt.wantErr == "" {
+				if err != nil || got != tt.want {
+					t.Fatalf("ownNumber = %q, %v; want %q", got, err, tt.want)
+				}
+				return
+			}
+			if err == nil || !strings.HasPrefix(err.Error(), tt.wantErr) || errors.Is(err, ErrNoOwnNumber) != tt.noOwn {
+				t.Fatalf("ownNumber = %q, %v; want an error starting %q (ErrNoOwnNumber: %v)", got, err, tt.wantErr, tt.noOwn)
+			}
+		})
+	}
 }

@@ -26,10 +26,12 @@ var ErrNoOwnNumber = errors.New("own number unknown: set modem.own_number")
 // own number, which the inbox hands back (Match) before any other check.
 // Any other text from the own number is a stranger's.
 type Loop struct {
-	// OwnNumber is the SIM's number in E.164: modem.own_number, else what
-	// the SIM says (AT+CNUM); "" when neither knows.
-	OwnNumber   func(ctx context.Context) (string, error)
-	CountryCode string // trigger.country_code, to compare national senders
+	// OwnNumber is modem.own_number in E.164; "" asks the SIM.
+	OwnNumber string
+	// AskSIM asks the SIM for its number (AT+CNUM): "" when it does not
+	// know it. Nil: the SIM is not asked.
+	AskSIM      func(ctx context.Context) (string, error)
+	CountryCode string // trigger.country_code, for a national number and senders
 	Wait        time.Duration
 	Now         func() time.Time
 
@@ -37,6 +39,30 @@ type Loop struct {
 	own   string        // E.164, while a loop waits
 	token string        // "" when no loop waits
 	back  chan struct{} // closed when the text came back
+}
+
+// ownNumber is the number to text: modem.own_number, else the SIM's own
+// (AT+CNUM). Many SIMs do not know theirs, and many modems answer
+// AT+CNUM with an error: both are ErrNoOwnNumber.
+func (l *Loop) ownNumber(ctx context.Context) (string, error) {
+	if l.OwnNumber != "" {
+		return l.OwnNumber, nil
+	}
+	if l.AskSIM == nil {
+		return "", ErrNoOwnNumber
+	}
+	n, err := l.AskSIM(ctx)
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("%w (AT+CNUM: %v)", ErrNoOwnNumber, err)
+	case n == "":
+		return "", fmt.Errorf("%w (the SIM does not know it)", ErrNoOwnNumber)
+	}
+	e, err := phone.Parse(n, l.CountryCode)
+	if err != nil {
+		return "", fmt.Errorf("the SIM's own number %q: %w", n, err)
+	}
+	return e, nil
 }
 
 // Run texts the own number and waits for the text to come back.
@@ -47,12 +73,9 @@ func (l *Loop) Run(ctx context.Context, sms notify.Texter) (session.StepTime, er
 		st.Took, st.Err = l.Now().Sub(start), err.Error()
 		return st, err
 	}
-	own, err := l.OwnNumber(ctx)
+	own, err := l.ownNumber(ctx)
 	if err != nil {
-		return fail(fmt.Errorf("own number: %w", err))
-	}
-	if own == "" {
-		return fail(ErrNoOwnNumber)
+		return fail(err)
 	}
 	var b [8]byte
 	rand.Read(b[:])

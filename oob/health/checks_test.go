@@ -2,9 +2,11 @@ package health
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/oobd/oobd/modem"
 	"github.com/oobd/oobd/oob/link"
 )
 
@@ -194,5 +196,17 @@ func TestEvaluateSessionInProgressIsHealthy(t *testing.T) {
 		if !c.OK {
 			t.Errorf("%s fails during a session: %s", c.Name, c.Detail)
 		}
+	}
+}
+
+func TestModemFrom(t *testing.T) {
+	st := modem.Stats{Answering: false, Since: t0, Recovery: modem.Recovery{Step: modem.StepReset, Since: t0.Add(time.Minute)}}
+	want := Modem{Answering: false, Since: t0, RecoveryStep: "reset", RecoverySince: t0.Add(time.Minute)}
+	if got := ModemFrom(st); got != want {
+		t.Fatalf("ModemFrom = %+v, want %+v", got, want)
+	}
+	c := modemCheck(Input{Modem: ModemFrom(st)})
+	if c.OK || !strings.Contains(c.Detail, "reset") {
+		t.Fatalf("modem check of a modem in its reset rung: %+v", c)
 	}
 }

@@ -14,6 +14,7 @@ package health
 import (
 	"time"
 
+	"github.com/oobd/oobd/modem"
 	"github.com/oobd/oobd/oob/link"
 )
 
@@ -80,6 +81,11 @@ type Modem struct {
 	// ("reopen", "reset", "power-cycle"); "" when none runs.
 	RecoveryStep  string
 	RecoverySince time.Time
+}
+
+// ModemFrom is the modem check's input from the modem's own counters.
+func ModemFrom(st modem.Stats) Modem {
+	return Modem{Answering: st.Answering, Since: st.Since, RecoveryStep: st.Recovery.Step, RecoverySince: st.Recovery.Since}
 }
 
 // SIM is the SIM card's state as +CPIN? reports it.

@@ -226,7 +226,7 @@ func (l *ladder) hold() (reason, step string) {
 				end.Reset(until.Sub(now))
 				continue
 			}
-			return "time is up", ""
+			return ReasonTimeUp, ""
 		case <-budget.C():
 			if used, over := l.checkBudget(); over {
 				return fmt.Sprintf("data budget reached (%d bytes)", used), "budget"

@@ -124,6 +124,30 @@ type Probe struct {
 	Check func(ctx context.Context, via DialFunc) error
 }
 
+// ReasonTimeUp is the Reason of a session whose time ran out.
+const ReasonTimeUp = "time is up"
+
+// Outcome is how the session ended, in stable words for the metrics:
+// yielded (a drill a request interrupted), failed (never up), completed
+// (a drill that came up), expired (its time ran out), dropped (the link
+// dropped and the redial failed) or stopped (a down, a kill, the data
+// budget, the agent stopping).
+func (r Report) Outcome() string {
+	switch {
+	case strings.Contains(r.Reason, ErrYielded.Error()):
+		return "yielded"
+	case r.Started.IsZero():
+		return "failed"
+	case r.Drill:
+		return "completed"
+	case r.Reason == ReasonTimeUp:
+		return "expired"
+	case r.Step == "redial":
+		return "dropped"
+	}
+	return "stopped"
+}
+
 // ErrYielded ends a drill that a request for a session interrupted: the
 // session starts once the drill is torn down.
 var ErrYielded = errors.New("drill yielded to a session")

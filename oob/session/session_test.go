@@ -903,3 +903,25 @@ func TestBringUpIsBounded(t *testing.T) {
 		t.Fatalf("last session = %+v", rep)
 	}
 }
+
+func TestReportOutcome(t *testing.T) {
+	started := epoch
+	tests := []struct {
+		rep  Report
+		want string
+	}{
+		{Report{Drill: true, Reason: ErrYielded.Error()}, "yielded"},
+		{Report{Drill: true, Started: started, Reason: "torn down: " + ErrYielded.Error()}, "yielded"},
+		{Report{Reason: "PPP x3: no IP", Step: "link"}, "failed"},
+		{Report{Drill: true, Started: started, Reason: "drill done"}, "completed"},
+		{Report{Started: started, Reason: ReasonTimeUp}, "expired"},
+		{Report{Started: started, Reason: "pppd exited; redial failed: no IP", Step: "redial"}, "dropped"},
+		{Report{Started: started, Reason: "down by +46701234567"}, "stopped"},
+		{Report{Started: started, Reason: "data budget reached (100 bytes)", Step: "budget"}, "stopped"},
+	}
+	for _, tt := range tests {
+		if got := tt.rep.Outcome(); got != tt.want {
+			t.Errorf("Outcome of %+v = %q, want %q", tt.rep, got, tt.want)
+		}
+	}
+}
