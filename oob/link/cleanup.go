@@ -77,6 +77,13 @@ func (l *Link) undo(ctx context.Context, lo Leftovers) error {
 			}
 		default:
 			left.Dialer = nil
+			// Nothing of ours to stop: an interface of that name now is
+			// not known to be ours (another dialer may hold it), so it
+			// is named, not waited for or failed on.
+			if held, _ := l.present(name); held {
+				l.log.Warn("link: cleanup: the recorded dialer is gone but an interface of its name is up; left alone (stop it by hand if it is oobd's)",
+					"interface", name, "pid", p.PID)
+			}
 		}
 	}
 	left.Routes = nil
