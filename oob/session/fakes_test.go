@@ -353,9 +353,15 @@ func (n *fakeNotices) last(t *testing.T) Report {
 type fakePort struct {
 	ev         *events
 	releaseErr error
+	// gate, when set, holds the release until it is closed.
+	gate chan struct{}
 }
 
 func (p *fakePort) Release(ctx context.Context) error {
+	if p.gate != nil {
+		p.ev.add("modem releasing")
+		<-p.gate
+	}
 	if p.releaseErr != nil {
 		p.ev.add("modem not released")
 		return p.releaseErr

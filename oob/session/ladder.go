@@ -118,6 +118,7 @@ func (l *ladder) handOver() error {
 func (l *ladder) bringUp(dialCtx context.Context) error {
 	l.record(l.s.update(func(rep *Report) { rep.State = StateDialing }))
 	var p Path
+	l.s.dialed()
 	if err := l.step("link", func() (err error) { p, err = l.link.Up(dialCtx); return err }); err != nil {
 		return err
 	}

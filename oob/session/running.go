@@ -20,6 +20,10 @@ type running struct {
 	done chan struct{}
 	// changed is signalled (without blocking) when the end moves.
 	changed chan struct{}
+	// dialing is closed when the way up reaches the dialer (or the session
+	// ends before it does).
+	dialing     chan struct{}
+	dialingOnce sync.Once
 
 	mu       sync.Mutex // guards the fields below
 	rep      Report
@@ -30,8 +34,12 @@ type running struct {
 
 func newRunning(parent context.Context, rep Report, d time.Duration) *running {
 	ctx, cancel := context.WithCancelCause(parent)
-	return &running{ctx: ctx, cancel: cancel, done: make(chan struct{}), changed: make(chan struct{}, 1), rep: rep, duration: d}
+	return &running{ctx: ctx, cancel: cancel, done: make(chan struct{}), changed: make(chan struct{}, 1),
+		dialing: make(chan struct{}), rep: rep, duration: d}
 }
+
+// dialed records that the way up reached the dialer.
+func (r *running) dialed() { r.dialingOnce.Do(func() { close(r.dialing) }) }
 
 // report is a copy of the session's report.
 func (r *running) report() Report {

@@ -300,6 +300,21 @@ func New(cfg Config, link Link, open TunnelOpener, notices Notices, opts ...Opti
 	return c
 }
 
+// Dialing is closed once the running session's way up has reached the
+// dialer (or the session has ended before it did); closed at once when
+// none runs. The inbox sends the replies it owes others after it, so
+// that an up never waits for them.
+func (c *Controller) Dialing() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cur == nil {
+		done := make(chan struct{})
+		close(done)
+		return done
+	}
+	return c.cur.dialing
+}
+
 // Started is closed once Run has begun taking requests; a request before
 // that is refused.
 func (c *Controller) Started() <-chan struct{} { return c.started }
@@ -426,6 +441,7 @@ func (c *Controller) start(requester string, local, drill bool, d time.Duration,
 		next := c.next
 		c.next = nil
 		c.mu.Unlock()
+		r.dialed() // for whoever waits, if it never got there
 		close(r.done)
 		if next != nil {
 			c.wg.Add(1)

@@ -925,3 +925,56 @@ func TestReportOutcome(t *testing.T) {
 		}
 	}
 }
+
+// Dialing closes when the way up reaches the dialer: after a single-port
+// modem's hand-over, before the dial; at once when nothing runs; and when
+// a session ends before it dialed.
+func TestDialingClosesAtTheDialer(t *testing.T) {
+	closed := func(c <-chan struct{}) bool {
+		select {
+		case <-c:
+			return true
+		default:
+			return false
+		}
+	}
+	t.Run("nothing runs", func(t *testing.T) {
+		r := newRig(t, baseConfig)
+		if !closed(r.c.Dialing()) {
+			t.Fatal("Dialing is open with no session")
+		}
+	})
+	t.Run("after the hand-over", func(t *testing.T) {
+		gate := make(chan struct{})
+		r := newRig(t, baseConfig, singlePort, func(r *rig) { r.port.gate = gate })
+		out := r.c.Up("+46701234567", false, 0)
+		r.waitEvent("modem releasing")
+		dialing := r.c.Dialing()
+		if closed(dialing) {
+			t.Fatal("Dialing closed before the modem was handed over")
+		}
+		close(gate)
+		r.waitEvent("link up 1")
+		if !closed(dialing) {
+			t.Fatal("Dialing still open after the dial")
+		}
+		r.outcome(out)
+	})
+	t.Run("the hand-over fails", func(t *testing.T) {
+		gate := make(chan struct{})
+		r := newRig(t, baseConfig, singlePort, func(r *rig) {
+			r.port.gate, r.port.releaseErr = gate, errors.New("port busy")
+		})
+		out := r.c.Up("+46701234567", false, 0)
+		r.waitEvent("modem releasing")
+		dialing := r.c.Dialing()
+		close(gate)
+		if o := r.outcome(out); o.Err == nil {
+			t.Fatal("the up came up without its modem")
+		}
+		r.wait()
+		if !closed(dialing) {
+			t.Fatal("Dialing still open after the session ended")
+		}
+	})
+}
