@@ -52,6 +52,21 @@ func parseCMGL(info []string) (entries []stored, problems []error) {
 	return entries, problems
 }
 
+// textModeListing reports whether a listing is in text mode (+CMGF=1):
+// its headers give the status as a quoted word ("REC UNREAD"), where PDU
+// mode gives a number. A modem that answers +CMGL=4 so has lost PDU mode.
+func textModeListing(info []string) bool {
+	for _, l := range info {
+		l = strings.TrimSpace(l)
+		if rest, ok := strings.CutPrefix(l, "+CMGL:"); ok {
+			if f := splitCSV(rest); len(f) > 1 && (strings.HasPrefix(f[1], "REC ") || strings.HasPrefix(f[1], "STO ")) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func isHex(s string) bool {
 	if len(s) == 0 || len(s)%2 != 0 {
 		return false

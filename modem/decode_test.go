@@ -323,3 +323,22 @@ func TestAssembleKeepsForeignPartsApart(t *testing.T) {
 		t.Errorf("strays %q, want the out-of-range part and the conflicting one", strays)
 	}
 }
+
+func TestTextModeListing(t *testing.T) {
+	tests := []struct {
+		name string
+		info []string
+		want bool
+	}{
+		{"PDU mode", []string{"+CMGL: 1,0,,24", "07911326040000F0040B911346610089F60000208062917314080CC8F71D14969741F977FD07"}, false},
+		{"text mode, received", []string{`+CMGL: 1,"REC UNREAD","+46701234567",,"26/12/01,10:00:00+04"`, "s3cret up"}, true},
+		{"text mode, stored", []string{`+CMGL: 2,"STO UNSENT","+46701234567",,`, "hello"}, true},
+		{"empty", nil, false},
+		{"noise only", []string{"^RSSI:17", "garbage"}, false},
+	}
+	for _, tt := range tests {
+		if got := textModeListing(tt.info); got != tt.want {
+			t.Errorf("%s: textModeListing = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

@@ -21,7 +21,7 @@ import (
 // a command that failed where it should not), an hour since the last
 // check, or a SIM that was not ready.
 func (m *Modem) ready(ctx context.Context) error {
-	reset := m.urc.takeReset()
+	reset, boot := m.urc.takeReset()
 	if !reset && m.o.now().Sub(m.cache.settingsAt) < settingsEvery {
 		return m.ensureSIM(ctx)
 	}
@@ -45,8 +45,10 @@ func (m *Modem) ready(ctx context.Context) error {
 	}
 	m.cache.settingsAt = m.o.now()
 	if !lost {
-		if reset {
-			m.urc.noReset() // a ^BOOT that was no reset: this firmware chatters
+		if boot {
+			// A ^BOOT that was no reset: this firmware chatters. (Other
+			// signs that found nothing lost say nothing of ^BOOT.)
+			m.urc.noReset()
 		}
 		return m.ensureSIM(ctx)
 	}
@@ -133,6 +135,16 @@ func (m *Modem) messages(ctx context.Context) ([]Message, error) {
 		}
 		if bad == 0 {
 			break
+		}
+		if textModeListing(info) && !reinitialised {
+			// Answered, but in text mode: as good as refused.
+			m.o.log.Warn("modem: +CMGL answered in text mode; restoring PDU mode")
+			m.urc.flag()
+			if err := m.ready(ctx); err != nil {
+				return nil, err
+			}
+			reinitialised = true
+			continue
 		}
 		m.o.log.Warn("modem: garbled +CMGL reply", "try", try+1, "bad", bad)
 	}

@@ -67,7 +67,7 @@ func (m *Modem) Stats() Stats { return m.stats.get() }
 // statsBox holds Stats for readers that must not wait for the port, and
 // writes what is remembered through on change.
 type statsBox struct {
-	mu     sync.Mutex // guards s and rejectedPIN
+	mu     sync.Mutex // guards s and pin
 	s      Stats
 	pin    string // the remembered RejectedPIN
 	memory Memory

@@ -24,6 +24,7 @@ type unsolicited struct {
 	reg      Registration
 	regURC   bool // +CREG=2 was accepted: every change is sent, reg stays current
 	reset    bool // a sign the modem reset: check the settings
+	boot     bool // ^BOOT is among the signs in reset
 	simSign  bool // a sign the SIM changed or woke: read the identity again
 	// bootChatter is set once a ^BOOT turned out not to be a reset (the
 	// settings were intact): some Huawei firmwares send it periodically.
@@ -34,7 +35,7 @@ type unsolicited struct {
 func (u *unsolicited) opened() {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	u.rssiSeen, u.regURC, u.reset, u.simSign = false, false, false, false
+	u.rssiSeen, u.regURC, u.reset, u.boot, u.simSign = false, false, false, false, false
 }
 
 // heard takes one line the modem sent that was not a final result.
@@ -67,7 +68,7 @@ func (u *unsolicited) heard(line, answering string) {
 	case strings.HasPrefix(line, "^BOOT:"):
 		u.mu.Lock()
 		if u.bootChatter.IsZero() || u.now().Sub(u.bootChatter) > time.Hour {
-			u.reset = true
+			u.reset, u.boot = true, true
 		}
 		u.mu.Unlock()
 	case strings.HasPrefix(line, "+CPIN:") && !replyTo("+CPIN"),
@@ -78,13 +79,14 @@ func (u *unsolicited) heard(line, answering string) {
 	}
 }
 
-// takeReset takes the sign of a reset seen since the last call.
-func (u *unsolicited) takeReset() bool {
+// takeReset takes the sign of a reset seen since the last call; boot
+// says whether a ^BOOT was among the signs.
+func (u *unsolicited) takeReset() (reset, boot bool) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	r := u.reset
-	u.reset = false
-	return r
+	reset, boot = u.reset, u.boot
+	u.reset, u.boot = false, false
+	return reset, boot
 }
 
 // takeSIM takes the sign of a SIM change seen since the last call.
@@ -96,8 +98,8 @@ func (u *unsolicited) takeSIM() bool {
 	return s
 }
 
-// noReset records that a sign of a reset turned out not to be one: ^BOOT
-// is ignored for an hour after that.
+// noReset records that a ^BOOT turned out not to be a reset (the settings
+// were intact): ^BOOT is ignored for an hour after that.
 func (u *unsolicited) noReset() {
 	u.mu.Lock()
 	u.bootChatter = u.now()

@@ -295,3 +295,28 @@ func TestCloseWithClientOpen(t *testing.T) {
 		t.Fatal("Close hung with a client on the line")
 	}
 }
+
+func TestICCIDWhileLocked(t *testing.T) {
+	tests := []struct {
+		name string
+		opts []Option
+		want string
+	}{
+		{"by default the locked SIM hides it", nil, "+CME ERROR: SIM PIN required"},
+		{"WithICCIDWhileLocked", []Option{WithICCIDWhileLocked()}, "+CCID: 89460100001234567890|OK"},
+		{"WithICCIDWhileLocked without +CCID", []Option{WithICCIDWhileLocked(), WithoutCommands("+CCID")}, "ERROR"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newSimulator(t, append([]Option{WithPIN("1234")}, tt.opts...)...)
+			c := quietClient(t, s)
+			if got := strings.Join(lines(c.cmd("AT+CCID")), "|"); got != tt.want {
+				t.Errorf("AT+CCID with the SIM locked: %q, want %q", got, tt.want)
+			}
+			// The rest of the SIM stays locked.
+			if got := strings.Join(lines(c.cmd("AT+CIMI")), "|"); got != "+CME ERROR: SIM PIN required" {
+				t.Errorf("AT+CIMI with the SIM locked: %q", got)
+			}
+		})
+	}
+}

@@ -102,6 +102,7 @@ type config struct {
 	noURC     map[string]bool
 	queue     bool
 	noNumber  bool
+	iccidOpen bool
 }
 
 // WithCapacity sets how many messages the SIM holds (default 30).
@@ -151,6 +152,11 @@ func WithoutURCs(prefixes ...string) Option {
 		}
 	}
 }
+
+// WithICCIDWhileLocked makes a SIM that gives its ICCID (+CCID, ^ICCID)
+// while it waits for its PIN or PUK, as most do (EF_ICCID needs no PIN);
+// without it they answer +CME ERROR: SIM PIN required.
+func WithICCIDWhileLocked() Option { return func(c *config) { c.iccidOpen = true } }
 
 // WithoutOwnNumber makes a SIM that does not store its own number: +CNUM
 // answers nothing, as on many prepaid SIMs.
@@ -319,6 +325,13 @@ func New(opts ...Option) (*Simulator, error) {
 	}
 	if s.pin != "" {
 		s.simState = simPIN
+	}
+	if cfg.iccidOpen {
+		for _, n := range []string{"+CCID", "^ICCID"} {
+			h := s.cmds[n]
+			h.sim = false
+			s.cmds[n] = h
+		}
 	}
 	for _, n := range cfg.without {
 		delete(s.cmds, strings.ToUpper(n))
