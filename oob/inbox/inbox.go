@@ -5,8 +5,8 @@
 // session lifecycle. Each poll also records the modem's health and what it
 // reports (signal, registration, SIM, storage) in the state, and alerts the
 // owner to a SIM change, a locked SIM and storage near full. It is the only
-// reader of the modem, and lends a single-port modem's port to the dialer
-// for a session (it implements the session's Port).
+// reader of texts, and lends a single-port modem's port to the dialer for a
+// session (it implements the session's Port).
 package inbox
 
 import (
@@ -83,7 +83,15 @@ func (f HandlerFunc) Handle(ctx context.Context, req trigger.Request) Reply { re
 // Reply is what goes back to the requester; "" for nothing.
 type Reply struct {
 	Text string
+	// Started, for an up, is closed once its session has started the
+	// dialer: on a two-port modem the replies owed to other texts of the
+	// same listing go out after it, so that the up never waits for them.
+	// Nil: nothing to wait for.
+	Started <-chan struct{}
 }
+
+// startWait bounds how long replies wait for an up's dialer to start.
+const startWait = 10 * time.Second
 
 // ErrPaused is returned by Poll while the dialer holds the modem.
 var ErrPaused = errors.New("inbox: paused while the link holds the modem")
@@ -322,7 +330,8 @@ func (p *Poller) resume(ctx context.Context, sessionEnded time.Time) {
 }
 
 // Send sends an SMS through the poller's hold on the modem (held until
-// Resume while paused). The lifecycle uses it for its notices.
+// Reacquire while the port is lent). The lifecycle uses it for its
+// notices.
 func (p *Poller) Send(ctx context.Context, to, text string) {
 	p.modemMu.Lock()
 	defer p.modemMu.Unlock()
@@ -437,23 +446,49 @@ func (p *Poller) poll(ctx context.Context, readings bool) error {
 	}
 	slices.SortStableFunc(reqs, func(a, b trigger.Request) int { return isUp(a) - isUp(b) })
 	ups := false
+	var started []<-chan struct{}
 	for _, r := range reqs {
 		if ctx.Err() != nil {
 			break
 		}
 		ups = ups || r.Verb == trigger.VerbUp
-		if reply := p.handler.Handle(ctx, r); reply.Text != "" {
+		reply := p.handler.Handle(ctx, r)
+		if reply.Text != "" {
 			replies = append(replies, outgoing{r.Sender, reply.Text})
+		}
+		if reply.Started != nil {
+			started = append(started, reply.Started)
 		}
 	}
 	if ups && p.opts.handOver {
 		p.hold(replies)
 		return err
 	}
+	if len(replies) > 0 {
+		waitStarted(ctx, started)
+	}
 	for _, o := range replies {
 		p.Send(ctx, o.to, o.text)
 	}
 	return err
+}
+
+// waitStarted waits, at most startWait, until every up's dialer started.
+func waitStarted(ctx context.Context, started []<-chan struct{}) {
+	if len(started) == 0 {
+		return
+	}
+	t := time.NewTimer(startWait)
+	defer t.Stop()
+	for _, c := range started {
+		select {
+		case <-c:
+		case <-t.C:
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // hold keeps replies for after the session.
@@ -670,7 +705,10 @@ func (p *Poller) observe(ctx context.Context, o observation) {
 		m.OK, m.LastAnswer, m.LastError = stats.Answering, stats.LastAnswer, ""
 		switch {
 		case errors.Is(o.listErr, modem.ErrRecovering):
-			m.LastError = "recovering: " + stats.Recovery.Step
+			m.LastError = "recovering"
+			if step := stats.Recovery.Step; step != "" {
+				m.LastError += ": " + step
+			}
 		case o.listErr != nil:
 			m.LastError = o.listErr.Error()
 		case o.infoErr != nil:

@@ -156,6 +156,8 @@ type recorder struct {
 	reply string
 	got   chan trigger.Request
 	fn    func(trigger.Request)
+	// started is what an up's reply says of its dialer (nil: nothing).
+	started <-chan struct{}
 }
 
 func newRecorder() *recorder { return &recorder{got: make(chan trigger.Request, 16)} }
@@ -169,8 +171,11 @@ func (r *recorder) Handle(ctx context.Context, req trigger.Request) Reply {
 		fn(req)
 	}
 	r.got <- req
-	if req.Verb == trigger.VerbStatus {
+	switch req.Verb {
+	case trigger.VerbStatus:
 		return Reply{Text: r.reply}
+	case trigger.VerbUp:
+		return Reply{Started: r.started}
 	}
 	return Reply{}
 }
@@ -533,6 +538,32 @@ func TestUpGoesFirstAndRepliesWait(t *testing.T) {
 		} else if len(sent) != 1 || sent[0].text != "oobd: idle" {
 			t.Errorf("two ports: sent %v, want the status reply at once", sent)
 		}
+	}
+}
+
+// On a two-port modem the replies owed to other texts go out once the
+// up's dialer has started, not before.
+func TestRepliesWaitForTheDialer(t *testing.T) {
+	r := newRig(t, WithHandOver(false))
+	started := make(chan struct{})
+	r.h.started = started
+	r.h.reply = "oobd: idle"
+	r.m.put(sms(1, owner, t0, secret+" status"))
+	r.m.put(sms(2, owner, t0, secret+" up"))
+	done := make(chan error, 1)
+	go func() { done <- r.p.Poll(context.Background()) }()
+	for range 2 {
+		<-r.h.got
+	}
+	if sent, _, _ := r.m.snapshot(); len(sent) != 0 {
+		t.Fatalf("sent %v before the up's dialer started", sent)
+	}
+	close(started)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if sent, _, _ := r.m.snapshot(); len(sent) != 1 || sent[0].text != "oobd: idle" {
+		t.Fatalf("after the dialer started: sent %v, want the status reply", sent)
 	}
 }
 

@@ -72,6 +72,7 @@ func (h *Handler) Text(ctx context.Context, req trigger.Request) inbox.Reply {
 				return inbox.Reply{Text: notify.AlreadyUpSMS(o.Until)}
 			}
 		default: // how it goes reaches the requester as a notice
+			return inbox.Reply{Started: h.Sessions.Dialing()}
 		}
 	case trigger.VerbExtend:
 		until, err := h.Sessions.Extend(req.Duration)
