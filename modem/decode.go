@@ -117,7 +117,7 @@ func assemble(entries []stored) []Message {
 	type key struct {
 		sender      string
 		ton         TON
-		ref, total  int
+		ref         int
 		is16, alpha int
 	}
 	groups := map[key][]part{}
@@ -141,14 +141,14 @@ func assemble(entries []stored) []Message {
 			continue
 		}
 		a, _ := tp.Alphabet()
-		k := key{sender: tp.OA.Number(), ton: TON(tp.OA.TypeOfNumber()), ref: ref, total: total, is16: concat16(tp), alpha: int(a)}
+		k := key{sender: tp.OA.Number(), ton: TON(tp.OA.TypeOfNumber()), ref: ref, is16: concat16(tp), alpha: int(a)}
 		if _, seen := groups[k]; !seen {
 			order = append(order, k)
 		}
 		groups[k] = append(groups[k], part{index: e.index, tp: tp})
 	}
 	for _, k := range order {
-		msgs = append(msgs, joined(groups[k], k.total)...)
+		msgs = append(msgs, joined(groups[k])...)
 	}
 	sort.SliceStable(msgs, func(i, j int) bool {
 		if !msgs[i].SCTS.Equal(msgs[j].SCTS) {
@@ -244,14 +244,31 @@ func fill(m *Message, tps []*tpdu.TPDU) {
 }
 
 // joined builds one message from the stored parts of a concatenated
-// message. A part delivered twice (networks do) is kept as an index to
-// delete but decoded once; a part with the number of another but other
-// content stands alone, with Problem set.
-func joined(parts []part, total int) []Message {
+// message. The oldest part sets the part count; a part that gives another
+// count stands alone, with Problem set. A part delivered twice (networks
+// do) is kept as an index to delete but decoded once; a part with the
+// number of another but other content stands alone, with Problem set.
+func joined(parts []part) []Message {
+	oldestPart := parts[0]
+	for _, p := range parts[1:] {
+		if p.tp.SCTS.Time.Before(oldestPart.tp.SCTS.Time) {
+			oldestPart = p
+		}
+	}
+	total, _, _, _ := oldestPart.tp.ConcatInfo()
+	var strays []Message
+	agree := parts[:0:0]
+	for _, p := range parts {
+		if t, s, _, _ := p.tp.ConcatInfo(); t != total {
+			strays = append(strays, stray(p.index, p.tp, fmt.Sprintf("part %d of a %d-part text among the parts of a %d-part text", s, t, total)))
+			continue
+		}
+		agree = append(agree, p)
+	}
+	parts = agree
 	sort.SliceStable(parts, func(i, j int) bool { return seqOf(parts[i].tp) < seqOf(parts[j].tp) })
 	var tps []*tpdu.TPDU
 	var idx []int
-	var strays []Message
 	var oldest time.Time
 	last := 0
 	for _, p := range parts {

@@ -297,8 +297,11 @@ func TestAssembleKeepsForeignPartsApart(t *testing.T) {
 	outOfRange := rawDeliver(t, "+46701234567", 0x00, []byte("x"), 0, 9, 2, 3, scts0)
 	conflicting := rawDeliver(t, "+46701234567", 0x00, []byte("kill"), 0, 9, 2, 2, scts0)
 	duplicate := owner2
+	// Same sender and reference, another part count, later: not a part of
+	// the owner's text, and no set of its own.
+	otherCount := rawDeliver(t, "+46701234567", 0x00, []byte("down"), 0, 9, 3, 3, scts0.Add(time.Minute))
 
-	msgs := assemble(entriesOf(1, owner1, alpha, outOfRange, owner2, conflicting, duplicate))
+	msgs := assemble(entriesOf(1, owner1, alpha, outOfRange, owner2, conflicting, duplicate, otherCount))
 	var joinedText string
 	var strays []string
 	for _, m := range msgs {
@@ -319,8 +322,15 @@ func TestAssembleKeepsForeignPartsApart(t *testing.T) {
 	if joinedText != "SECRET up" {
 		t.Errorf("joined %q, want %q", joinedText, "SECRET up")
 	}
-	if len(strays) != 2 || !strings.Contains(strays[0]+strays[1], "out of range") || !strings.Contains(strays[0]+strays[1], "different part 2") {
-		t.Errorf("strays %q, want the out-of-range part and the conflicting one", strays)
+	all := strings.Join(strays, " | ")
+	if len(strays) != 3 || !strings.Contains(all, "out of range") || !strings.Contains(all, "different part 2") ||
+		!strings.Contains(all, "part 3 of a 3-part text among the parts of a 2-part text") {
+		t.Errorf("strays %q, want the out-of-range part, the conflicting one and the one with another part count", strays)
+	}
+	for _, m := range msgs {
+		if m.Problem == "" && m.Parts == 3 {
+			t.Errorf("the part with another count made a set of its own: %+v", m)
+		}
 	}
 }
 

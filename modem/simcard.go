@@ -52,6 +52,7 @@ func (m *Modem) unlockSIM(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	before := m.sim.reason
 	m.sim = simState{state: st, attempts: -1}
 	switch st {
 	case SIMReady:
@@ -76,6 +77,9 @@ func (m *Modem) unlockSIM(ctx context.Context) error {
 	raw, err := secretfile.Read(m.o.pinFile)
 	if err != nil {
 		m.sim.reason = fmt.Sprintf("PIN required; PIN file: %v", err)
+		if m.sim.reason != before { // once, not at every poll
+			m.o.log.Error("modem: the SIM asks for its PIN and the PIN file cannot be used", "err", err)
+		}
 		return nil
 	}
 	pin := strings.TrimSpace(string(raw))

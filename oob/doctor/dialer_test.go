@@ -2,10 +2,12 @@ package doctor
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/oobd/oobd/modem"
+	"github.com/oobd/oobd/oob/config"
 )
 
 func TestParsePeer(t *testing.T) {
@@ -95,5 +97,42 @@ func TestHolderList(t *testing.T) {
 		if got := holderList(hs[:tt.n]); got != tt.want {
 			t.Errorf("holderList(%d holders) = %q, want %q", tt.n, got, tt.want)
 		}
+	}
+}
+
+// pppd's device and modem.data_port may name the same port by different
+// paths (/dev/ttyUSB0 and its /dev/serial/by-id/ link): the same port
+// passes, another fails.
+func TestDataPortThroughSymlinks(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"ttyUSB0", "ttyUSB2"} {
+		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	byID := filepath.Join(dir, "usb-HUAWEI-if00-port0")
+	if err := os.Symlink(filepath.Join(dir, "ttyUSB0"), byID); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, dataPort, dev string
+		want                Status
+		detail              string
+	}{
+		{"by-id in the config, tty in the peer", byID, filepath.Join(dir, "ttyUSB0"), Pass, "which is modem.data_port"},
+		{"tty in the config, by-id in the peer", filepath.Join(dir, "ttyUSB0"), byID, Pass, "(" + filepath.Join(dir, "ttyUSB0") + ")"},
+		{"another port", byID, filepath.Join(dir, "ttyUSB2"), Fail, "but modem.data_port"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := &config.Config{}
+			cfg.Modem.Port, cfg.Modem.DataPort = filepath.Join(dir, "ttyUSB2"), tt.dataPort
+			var r Report
+			dataPort(cfg, tt.dev, "/etc/ppp/peers/oob", &r)
+			res := r.Find("data port")
+			if len(res) != 1 || res[0].Status != tt.want || !strings.Contains(res[0].Detail, tt.detail) {
+				t.Fatalf("data port check = %+v, want %v with %q", res, tt.want, tt.detail)
+			}
+		})
 	}
 }
