@@ -1,6 +1,7 @@
 package link
 
 import (
+	"errors"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -238,4 +239,56 @@ func FuzzParseNetstat(f *testing.F) {
 	f.Fuzz(func(t *testing.T, out []byte) {
 		parseNetstat("tun0", out)
 	})
+}
+
+// addRoute's decision on FreeBSD when `route add` fails.
+func TestRouteThereAlready(t *testing.T) {
+	exists := fixture(t, "route-add-exists.txt")
+	via := func(name string, err error) func() (string, error) {
+		return func() (string, error) { return name, err }
+	}
+	tests := []struct {
+		name string
+		out  []byte
+		via  func() (string, error)
+		want bool
+	}{
+		{"there already, through the link", exists, via("tun0", nil), true},
+		{"there already, through another interface", exists, via("em0", nil), false},
+		{"there already, route get fails", exists, via("", errors.New("route get: exit 1")), false},
+		{"another failure", []byte("add host 203.0.113.10: gateway tun0 fib 0: not enough memory\n"), via("tun0", nil), false},
+	}
+	for _, tt := range tests {
+		if got := routeThereAlready(tt.out, tt.via, "tun0"); got != tt.want {
+			t.Errorf("%s: routeThereAlready = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+// signalGroup's decision on FreeBSD: the leader is signalled only while it
+// is the recorded process, from ps(1)'s listing.
+func TestLeadAlive(t *testing.T) {
+	procs, err := parsePS(fixture(t, "ps-ax.txt"))
+	if err != nil || len(procs) == 0 {
+		t.Fatalf("ps fixture: %d processes, %v", len(procs), err)
+	}
+	live := procs[len(procs)-1]
+	zombie := live
+	zombie.zombie = true
+	tests := []struct {
+		name  string
+		procs []procInfo
+		lead  procInfo
+		want  bool
+	}{
+		{"the recorded process", procs, live, true},
+		{"PID reused: another start time", procs, procInfo{pid: live.pid, pgid: live.pgid, start: live.start + "0"}, false},
+		{"gone", procs, procInfo{pid: 999999, start: live.start}, false},
+		{"a zombie", []procInfo{zombie}, live, false},
+	}
+	for _, tt := range tests {
+		if got := leadAlive(tt.procs, tt.lead); got != tt.want {
+			t.Errorf("%s: leadAlive = %v, want %v", tt.name, got, tt.want)
+		}
+	}
 }

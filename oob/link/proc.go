@@ -120,3 +120,15 @@ func startedBefore(a, b string) (before, ok bool) {
 	y, err2 := time.Parse(time.RFC3339, b)
 	return x.Before(y), err1 == nil && err2 == nil
 }
+
+// leadAlive reports whether the group's leader is still the process that
+// was recorded, by PID and start time, and not a zombie (which no signal
+// reaches).
+func leadAlive(procs []procInfo, lead procInfo) bool {
+	for _, p := range procs {
+		if p.pid == lead.pid && p.start == lead.start && !p.zombie {
+			return true
+		}
+	}
+	return false
+}

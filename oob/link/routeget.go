@@ -28,6 +28,17 @@ func routeAddExists(out []byte) bool {
 	return bytes.Contains(out, []byte("route already in table"))
 }
 
+// routeThereAlready decides a failed `route -n add`: when the route is in
+// the table already and runs through ifname (route -n get, via), it is
+// the one wanted (not added by this run, so not removed by it either).
+func routeThereAlready(out []byte, via func() (string, error), ifname string) bool {
+	if !routeAddExists(out) {
+		return false
+	}
+	got, err := via()
+	return err == nil && got == ifname
+}
+
 // routeDeleteGone reports whether a failed `route -n delete` says that
 // there is nothing to delete: the route is not in the table, or its
 // interface is gone, and the route with it.

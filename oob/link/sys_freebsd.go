@@ -58,10 +58,8 @@ func (o freebsdOS) addRoute(dst netip.Addr, li linkInfo) (bool, error) {
 	if err == nil {
 		return true, nil
 	}
-	if routeAddExists(out) {
-		if via, gerr := o.routeVia(dst); gerr == nil && via == li.name {
-			return false, nil
-		}
+	if routeThereAlready(out, func() (string, error) { return o.routeVia(dst) }, li.name) {
+		return false, nil
 	}
 	return false, fmt.Errorf("route add: %w: %s", err, strings.TrimSpace(string(out)+" "+string(errb)))
 }
@@ -122,11 +120,7 @@ func (o freebsdOS) signalGroup(pgid int, lead *procInfo, sig syscall.Signal) (bo
 		if err != nil {
 			return false, err
 		}
-		alive := false
-		for _, p := range procs {
-			alive = alive || (p.pid == lead.pid && p.start == lead.start && !p.zombie)
-		}
-		if !alive {
+		if !leadAlive(procs, *lead) {
 			return false, nil
 		}
 		if err := syscall.Kill(lead.pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
