@@ -246,7 +246,7 @@ func TestWrongPINIsSentOnceAcrossRestartsAndHandOvers(t *testing.T) {
 		s.Reset()
 		m.Close()
 	}
-	if sent := count(s.Commands(), "AT+CPIN="); sent != 1 {
+	if sent := modemsim.Count(s.Commands(), "AT+CPIN="); sent != 1 {
 		t.Errorf("AT+CPIN= sent %d times, want exactly 1", sent)
 	}
 	if st := s.Status(); st.SIM != "SIM PIN" || st.PINLeft != 2 {
@@ -263,7 +263,7 @@ func TestWrongPINIsSentOnceAcrossRestartsAndHandOvers(t *testing.T) {
 	if err != nil || in.SIM != SIMPIN || !strings.Contains(in.SIMReason, "by hand") {
 		t.Fatalf("with a new PIN file and unknown tries: %+v, %v", in, err)
 	}
-	if n := count(s.Commands(), "AT+CPIN="); n != 1 {
+	if n := modemsim.Count(s.Commands(), "AT+CPIN="); n != 1 {
 		t.Errorf("AT+CPIN= sent %d times after the PIN file changed, want still 1", n)
 	}
 	// …until the owner enters the PIN by hand: the SIM is ready and the
@@ -297,17 +297,7 @@ func TestChangedPINFileGetsOneTry(t *testing.T) {
 	if in, err := m.Info(ctx); err != nil || in.SIM != SIMReady {
 		t.Fatalf("right PIN: %+v, %v", in, err)
 	}
-	if n := count(s.Commands(), "AT+CPIN="); n != 2 {
+	if n := modemsim.Count(s.Commands(), "AT+CPIN="); n != 2 {
 		t.Errorf("AT+CPIN= sent %d times, want 2 (one per PIN file)", n)
 	}
-}
-
-func count(cmds []string, c string) int {
-	n := 0
-	for _, x := range cmds {
-		if x == c {
-			n++
-		}
-	}
-	return n
 }

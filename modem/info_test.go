@@ -57,7 +57,7 @@ func TestIdentityReadOncePerOpenAndAfterASIMChange(t *testing.T) {
 			counts := func() map[string]int {
 				got := map[string]int{}
 				for _, c := range identityCommands {
-					got[c] = count(s.Commands(), c)
+					got[c] = modemsim.Count(s.Commands(), c)
 				}
 				return got
 			}
@@ -162,13 +162,13 @@ func TestSettingsAndOperatorChecks(t *testing.T) {
 			tt.sign(t, s, m, clk)
 			info(t, m)
 			got := s.Commands()[before:]
-			if n := count(got, "AT+CMEE?"); n != tt.wantChecks {
+			if n := modemsim.Count(got, "AT+CMEE?"); n != tt.wantChecks {
 				t.Errorf("AT+CMEE? sent %d times, want %d; sent %v", n, tt.wantChecks, got)
 			}
-			if n := count(got, "AT+CMGF?"); n != tt.wantChecks {
+			if n := modemsim.Count(got, "AT+CMGF?"); n != tt.wantChecks {
 				t.Errorf("AT+CMGF? sent %d times, want %d", n, tt.wantChecks)
 			}
-			if n := count(got, "AT+COPS?"); n != tt.wantCOPS {
+			if n := modemsim.Count(got, "AT+COPS?"); n != tt.wantCOPS {
 				t.Errorf("AT+COPS? sent %d times, want %d; sent %v", n, tt.wantCOPS, got)
 			}
 			if r := m.Stats().Recovery.Reinits; r != 0 {

@@ -3,6 +3,8 @@ package modem
 import (
 	"strings"
 	"testing"
+
+	"github.com/oobd/oobd/modem/modemsim"
 )
 
 // A modem back in text mode behind the Modem's back (a reset that said
@@ -43,7 +45,7 @@ func TestListingInTheWrongModeRestoresPDUMode(t *testing.T) {
 			}
 			got := s.Commands()[before:]
 			for c, want := range map[string]int{"AT+CMGL=": 2, "AT+CMGF?": 1, "ATZ": 1, "AT+CMGF=": 1} {
-				if n := count(got, c); n != want {
+				if n := modemsim.Count(got, c); n != want {
 					t.Errorf("%s sent %d times, want %d; sent %v", c, n, want, got)
 				}
 			}

@@ -90,7 +90,7 @@ func TestPINNeverSentWithOneTryLeft(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, msgErr := m.Messages(ctx)
-			if n := count(s.Commands()[before:], "AT+CPIN="); n != tt.wantSent {
+			if n := modemsim.Count(s.Commands()[before:], "AT+CPIN="); n != tt.wantSent {
 				t.Errorf("AT+CPIN= sent %d times, want %d", n, tt.wantSent)
 			}
 			if in.SIM != tt.wantSIM || in.PINAttempts != tt.wantLeft {
@@ -150,7 +150,7 @@ func TestRejectedPINIsKeyedOnTheICCID(t *testing.T) {
 				t.Fatalf("SIM A with a wrong PIN: %+v, %v", in, err)
 			}
 			m.Close()
-			if n := count(a.Commands(), "AT+CPIN="); n != 1 {
+			if n := modemsim.Count(a.Commands(), "AT+CPIN="); n != 1 {
 				t.Errorf("AT+CPIN= sent %d times to SIM A, want 1", n)
 			}
 			got := mem.Recall().RejectedPIN
@@ -176,7 +176,7 @@ func TestRejectedPINIsKeyedOnTheICCID(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if n := count(b.Commands(), "AT+CPIN="); n != tt.wantSentB {
+			if n := modemsim.Count(b.Commands(), "AT+CPIN="); n != tt.wantSentB {
 				t.Errorf("AT+CPIN= sent %d times to SIM B, want %d", n, tt.wantSentB)
 			}
 			if tt.wantSentB == 1 {

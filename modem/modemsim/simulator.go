@@ -861,6 +861,17 @@ func (s *Simulator) Commands() []string {
 	return append([]string(nil), s.received...)
 }
 
+// Count is how many of cmds (as Commands returns them) are cmd.
+func Count(cmds []string, cmd string) int {
+	n := 0
+	for _, c := range cmds {
+		if c == cmd {
+			n++
+		}
+	}
+	return n
+}
+
 // Status reports the simulator's state.
 func (s *Simulator) Status() Status {
 	s.mu.Lock()

@@ -42,21 +42,7 @@ func TestQuietPollBudget(t *testing.T) {
 			defer sim.Close()
 			m := modem.New(sim.Path(), modem.WithCommandTimeout(3*time.Second), modem.WithIndications(true))
 			defer m.Close()
-			dir := t.TempDir()
-			store, err := state.Open(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			alog, err := audit.Open(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer alog.Close()
-			trig, err := trigger.New(trigger.Settings{Secret: []byte(e2eSecret), Allowlist: []string{e2eOwner},
-				MaxFailures: 5, Lockout: time.Hour, MaxAge: 15 * time.Minute, DefaultDuration: 30 * time.Minute, MaxDuration: 4 * time.Hour}, store)
-			if err != nil {
-				t.Fatal(err)
-			}
+			_, store, alog, trig := ownerParts(t)
 			h := &handler{got: make(chan trigger.Request, 8)}
 			p, err := inbox.New(m, trig, alog, store, h, inbox.WithLogger(slog.New(slog.DiscardHandler)))
 			if err != nil {
@@ -104,4 +90,25 @@ func TestQuietPollBudget(t *testing.T) {
 			}
 		})
 	}
+}
+
+// ownerParts are the inbox's parts around the modem, in a fresh state
+// directory: the state file, the audit log and a trigger for e2eOwner.
+func ownerParts(t *testing.T) (dir string, store *state.Store, alog *audit.Log, trig *trigger.Trigger) {
+	t.Helper()
+	dir = t.TempDir()
+	store, err := state.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if alog, err = audit.Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { alog.Close() })
+	trig, err = trigger.New(trigger.Settings{Secret: []byte(e2eSecret), Allowlist: []string{e2eOwner},
+		MaxFailures: 5, Lockout: time.Hour, MaxAge: 15 * time.Minute, DefaultDuration: 30 * time.Minute, MaxDuration: 4 * time.Hour}, store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, store, alog, trig
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/oobd/oobd/oob/audit"
 	"github.com/oobd/oobd/oob/drill"
 	"github.com/oobd/oobd/oob/inbox"
-	"github.com/oobd/oobd/oob/state"
 	"github.com/oobd/oobd/oob/trigger"
 )
 
@@ -43,21 +42,7 @@ func TestDrillLoopHandOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { m.Close() })
-	dir := t.TempDir()
-	store, err := state.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	alog, err := audit.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { alog.Close() })
-	trig, err := trigger.New(trigger.Settings{Secret: []byte(e2eSecret), Allowlist: []string{e2eOwner},
-		MaxFailures: 5, Lockout: time.Hour, MaxAge: 15 * time.Minute, DefaultDuration: 30 * time.Minute, MaxDuration: 4 * time.Hour}, store)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, store, alog, trig := ownerParts(t)
 	// The agent's wiring: the loop asks the SIM for its number.
 	loop := &drill.Loop{AskSIM: m.OwnNumber, Wait: time.Minute, Now: time.Now}
 	rec := &notifyingAudit{log: alog, recs: make(chan audit.Record, 32)}

@@ -10,9 +10,7 @@ import (
 
 	"github.com/oobd/oobd/modem"
 	"github.com/oobd/oobd/modem/modemsim"
-	"github.com/oobd/oobd/oob/audit"
 	"github.com/oobd/oobd/oob/inbox"
-	"github.com/oobd/oobd/oob/state"
 	"github.com/oobd/oobd/oob/trigger"
 )
 
@@ -67,21 +65,7 @@ func TestPollWhileRecovering(t *testing.T) {
 	var letGo sync.Once
 	release := func() { letGo.Do(func() { close(hold.cont) }) }
 	t.Cleanup(release) // before m.Close, which waits for the ladder
-	dir := t.TempDir()
-	store, err := state.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	alog, err := audit.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { alog.Close() })
-	trig, err := trigger.New(trigger.Settings{Secret: []byte(e2eSecret), Allowlist: []string{e2eOwner},
-		MaxFailures: 5, Lockout: time.Hour, MaxAge: 15 * time.Minute, DefaultDuration: 30 * time.Minute, MaxDuration: 4 * time.Hour}, store)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, store, alog, trig := ownerParts(t)
 	var (
 		clockMu sync.Mutex
 		now     = time.Date(2026, 11, 23, 20, 0, 0, 0, time.UTC)

@@ -161,7 +161,7 @@ func TestWrongPINIsSentOnceAcrossDaemonRestarts(t *testing.T) {
 			t.Errorf("run %d: rejected PIN remembered as %q, want the first run's %q", run, got, digest)
 		}
 	}
-	if n := count(sim.Commands(), "AT+CPIN="); n != 1 {
+	if n := modemsim.Count(sim.Commands(), "AT+CPIN="); n != 1 {
 		t.Errorf("AT+CPIN= sent %d times over 5 runs, want exactly 1", n)
 	}
 	if st := sim.Status(); st.SIM != "SIM PIN" || st.PINLeft != 2 {
@@ -177,16 +177,6 @@ func TestWrongPINIsSentOnceAcrossDaemonRestarts(t *testing.T) {
 	if strings.Contains(text, wrong) {
 		t.Errorf("state.json holds the PIN itself:\n%s", text)
 	}
-}
-
-func count(cmds []string, c string) int {
-	n := 0
-	for _, x := range cmds {
-		if x == c {
-			n++
-		}
-	}
-	return n
 }
 
 // A failed clean-up of a crashed run's leftovers is kept in state.json
