@@ -239,20 +239,20 @@ func TestOwnNumber(t *testing.T) {
 	}
 	tests := []struct {
 		name    string
-		loop    Loop
+		loop    *Loop
 		want    string
 		wantErr string // prefix; "" for none
 		noOwn   bool   // the error is ErrNoOwnNumber
 	}{
-		{name: "modem.own_number wins", loop: Loop{OwnNumber: "+46709876543", AskSIM: ask("", cnumErr)}, want: "+46709876543"},
-		{name: "the SIM's, international", loop: Loop{AskSIM: ask("+46709876543", nil)}, want: "+46709876543"},
-		{name: "the SIM's, national", loop: Loop{AskSIM: ask("0709876543", nil), CountryCode: "46"}, want: "+46709876543"},
-		{name: "AT+CNUM answers an error", loop: Loop{AskSIM: ask("", cnumErr)},
+		{name: "modem.own_number wins", loop: &Loop{OwnNumber: "+46709876543", AskSIM: ask("", cnumErr)}, want: "+46709876543"},
+		{name: "the SIM's, international", loop: &Loop{AskSIM: ask("+46709876543", nil)}, want: "+46709876543"},
+		{name: "the SIM's, national", loop: &Loop{AskSIM: ask("0709876543", nil), CountryCode: "46"}, want: "+46709876543"},
+		{name: "AT+CNUM answers an error", loop: &Loop{AskSIM: ask("", cnumErr)},
 			wantErr: "own number unknown: set modem.own_number (AT+CNUM: +CME ERROR: 4)", noOwn: true},
-		{name: "the SIM does not know it", loop: Loop{AskSIM: ask("", nil)},
+		{name: "the SIM does not know it", loop: &Loop{AskSIM: ask("", nil)},
 			wantErr: "own number unknown: set modem.own_number (the SIM does not know it)", noOwn: true},
-		{name: "nobody to ask", loop: Loop{}, wantErr: "own number unknown: set modem.own_number", noOwn: true},
-		{name: "the SIM's is garbage", loop: Loop{AskSIM: ask("abc", nil)}, wantErr: `the SIM's own number "abc": `},
+		{name: "nobody to ask", loop: &Loop{}, wantErr: "own number unknown: set modem.own_number", noOwn: true},
+		{name: "the SIM's is garbage", loop: &Loop{AskSIM: ask("abc", nil)}, wantErr: `the SIM's own number "abc": `},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
