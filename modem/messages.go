@@ -113,8 +113,7 @@ func (m *Modem) messages(ctx context.Context) ([]Message, error) {
 		case errors.As(err, &ae) && !reinitialised:
 			// Refused: in text mode "4" is no status. A reset that said
 			// nothing may have dropped PDU mode (and +CNMI with it).
-			m.urc.flag()
-			if err := m.ready(ctx); err != nil {
+			if err := m.restoreSettings(ctx); err != nil {
 				return nil, err
 			}
 			reinitialised = true
@@ -139,8 +138,7 @@ func (m *Modem) messages(ctx context.Context) ([]Message, error) {
 		if textModeListing(info) && !reinitialised {
 			// Answered, but in text mode: as good as refused.
 			m.o.log.Warn("modem: +CMGL answered in text mode; restoring PDU mode")
-			m.urc.flag()
-			if err := m.ready(ctx); err != nil {
+			if err := m.restoreSettings(ctx); err != nil {
 				return nil, err
 			}
 			reinitialised = true
@@ -156,6 +154,13 @@ func (m *Modem) messages(ctx context.Context) ([]Message, error) {
 		m.publish()
 	}
 	return assemble(entries), nil
+}
+
+// restoreSettings checks the settings a reset may have dropped (PDU mode,
+// +CNMI) and restores them, as after a sign of a reset.
+func (m *Modem) restoreSettings(ctx context.Context) error {
+	m.urc.flag()
+	return m.ready(ctx)
 }
 
 // wellFormed checks a listed PDU against the length its header gave.

@@ -183,7 +183,14 @@ func roundTrip(t testing.TB, port int, msg string) string {
 
 func startTunnel(t testing.TB, cfg tunnel.Config, opts ...tunnel.Option) *tunnel.Tunnel {
 	t.Helper()
-	tun, err := tunnel.New(cfg, dial, opts...)
+	return startTunnelVia(t, cfg, dial, opts...)
+}
+
+// startTunnelVia starts a tunnel that dials with d; it closes when the
+// test ends.
+func startTunnelVia(t testing.TB, cfg tunnel.Config, d tunnel.DialFunc, opts ...tunnel.Option) *tunnel.Tunnel {
+	t.Helper()
+	tun, err := tunnel.New(cfg, d, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,7 @@ type UnknownHostError struct {
 
 func (e *UnknownHostError) Error() string {
 	return fmt.Sprintf("tunnel: host key: %s is not in %s (server offered %s key %s); refusing to connect, add the jump host's key to known_hosts after checking it",
-		e.Host, e.File, keyTypeName(e.Offered), e.OfferedFor)
+		e.Host, e.File, KeyTypeName(e.Offered), e.OfferedFor)
 }
 
 // Summary is the reason in a few words, for an SMS.
@@ -49,10 +49,10 @@ type HostKeyChangedError struct {
 func (e *HostKeyChangedError) Error() string {
 	var want []string
 	for _, k := range e.Want {
-		want = append(want, fmt.Sprintf("%s %s (%s:%d)", keyTypeName(k.Key), ssh.FingerprintSHA256(k.Key), k.Filename, k.Line))
+		want = append(want, fmt.Sprintf("%s %s (%s:%d)", KeyTypeName(k.Key), ssh.FingerprintSHA256(k.Key), k.Filename, k.Line))
 	}
 	return fmt.Sprintf("tunnel: host key: REMOTE HOST IDENTIFICATION HAS CHANGED for %s: the server offered %s key %s, known_hosts expects %s; refusing to connect (someone may be intercepting the connection, or the jump host's key was replaced)",
-		e.Host, keyTypeName(e.Offered), ssh.FingerprintSHA256(e.Offered), strings.Join(want, ", "))
+		e.Host, KeyTypeName(e.Offered), ssh.FingerprintSHA256(e.Offered), strings.Join(want, ", "))
 }
 
 // HostKeyRevokedError means the server offered a key marked @revoked.
@@ -63,7 +63,7 @@ type HostKeyRevokedError struct {
 
 func (e *HostKeyRevokedError) Error() string {
 	return fmt.Sprintf("tunnel: host key: %s offered a REVOKED %s key %s (%s:%d); refusing to connect",
-		e.Host, keyTypeName(e.Revoked.Key), ssh.FingerprintSHA256(e.Revoked.Key), e.Revoked.Filename, e.Revoked.Line)
+		e.Host, KeyTypeName(e.Revoked.Key), ssh.FingerprintSHA256(e.Revoked.Key), e.Revoked.Filename, e.Revoked.Line)
 }
 
 // IsHostKeyError reports whether err is an unknown, changed or revoked host
@@ -87,14 +87,19 @@ func hostKeyError(err error) error {
 	return nil
 }
 
-// keyTypeName names a key type the way OpenSSH does in its warnings.
-func keyTypeName(k ssh.PublicKey) string {
+// KeyTypeName names a key type the way OpenSSH does (ssh-keygen -l, its
+// host key warnings): ED25519, ECDSA, RSA, and the security-key kinds.
+func KeyTypeName(k ssh.PublicKey) string {
 	if k == nil {
 		return "?"
 	}
 	switch t := k.Type(); {
 	case t == ssh.KeyAlgoED25519:
 		return "ED25519"
+	case t == ssh.KeyAlgoSKED25519:
+		return "ED25519-SK"
+	case t == ssh.KeyAlgoSKECDSA256:
+		return "ECDSA-SK"
 	case strings.HasPrefix(t, "ecdsa-"):
 		return "ECDSA"
 	case t == ssh.KeyAlgoRSA:

@@ -219,14 +219,7 @@ func startRedial(t *testing.T, first string, clientAlive, keepalive time.Duratio
 	box := startServer(t, bannerThenEcho)
 	cfg := jump.config(t, tunnel.Forward{Remote: fmt.Sprintf("localhost:%d", port), Local: box.Addr()})
 	cfg.Keepalive = keepalive
-	tun, err := tunnel.New(cfg, lab.dial, tunnel.WithBackoff(100*time.Millisecond, time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tun.Close() })
-	if err := tun.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	tun := startTunnelVia(t, cfg, lab.dial, tunnel.WithBackoff(100*time.Millisecond, time.Second))
 	owner, err := lab.ownerConn(port)
 	if err != nil {
 		t.Fatal(err)

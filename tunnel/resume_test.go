@@ -110,14 +110,7 @@ func TestResumeKeepsTheConnection(t *testing.T) {
 	box := startServer(t, bannerThenEcho)
 	_, cfg := inProcess(t, tunnel.Forward{Remote: "localhost:0", Local: box.Addr()})
 	d := &dialLog{dial: dial}
-	tun, err := tunnel.New(cfg, d.Dial)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tun.Close()
-	if err := tun.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	tun := startTunnelVia(t, cfg, d.Dial)
 	port := tun.Forwards()[0].BoundPort
 	owner := heldConn(t, port)
 
@@ -157,14 +150,7 @@ func TestResumeOtherAddressReconnects(t *testing.T) {
 	box := startServer(t, bannerThenEcho)
 	_, cfg := inProcess(t, tunnel.Forward{Remote: "localhost:0", Local: box.Addr()})
 	old, fresh := &dialLog{dial: dial}, &dialLog{dial: dial}
-	tun, err := tunnel.New(cfg, old.Dial, tunnel.WithBackoff(50*time.Millisecond, 500*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tun.Close()
-	if err := tun.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	tun := startTunnelVia(t, cfg, old.Dial, tunnel.WithBackoff(50*time.Millisecond, 500*time.Millisecond))
 	port := tun.Forwards()[0].BoundPort
 	owner := heldConn(t, port)
 	if err := tun.Suspend(); err != nil {
@@ -212,14 +198,7 @@ func TestResumeDeadConnection(t *testing.T) {
 	cfg.Keepalive = 300 * time.Millisecond
 	bh := newBlackholeDialer(t)
 	d := &dialLog{dial: bh.dial}
-	tun, err := tunnel.New(cfg, d.Dial, tunnel.WithBackoff(50*time.Millisecond, 500*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tun.Close()
-	if err := tun.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	tun := startTunnelVia(t, cfg, d.Dial, tunnel.WithBackoff(50*time.Millisecond, 500*time.Millisecond))
 	port := tun.Forwards()[0].BoundPort
 	if err := tun.Suspend(); err != nil {
 		t.Fatal(err)
@@ -246,15 +225,8 @@ func TestResumeRetriesRefusedForward(t *testing.T) {
 	port := sshdtest.FreePort(t)
 	jh, cfg := inProcess(t, tunnel.Forward{Remote: fmt.Sprintf("localhost:%d", port), Local: box.Addr()})
 	bh := newBlackholeDialer(t)
-	tun, err := tunnel.New(cfg, bh.dial, tunnel.WithBackoff(50*time.Millisecond, 200*time.Millisecond),
+	tun := startTunnelVia(t, cfg, bh.dial, tunnel.WithBackoff(50*time.Millisecond, 200*time.Millisecond),
 		tunnel.WithForwardRetry(50*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tun.Close()
-	if err := tun.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
 	if err := tun.Suspend(); err != nil {
 		t.Fatal(err)
 	}
@@ -262,7 +234,7 @@ func TestResumeRetriesRefusedForward(t *testing.T) {
 	other := netip.MustParseAddr("127.0.0.2")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	err = tun.Resume(ctx, tunnel.Path{Dial: bh.dial, LocalIP: other})
+	err := tun.Resume(ctx, tunnel.Path{Dial: bh.dial, LocalIP: other})
 	fe, ok := asError[*tunnel.ForwardError](err)
 	// Asked for again past the forward retry time: Resume's context
 	// bounds it.
@@ -297,14 +269,7 @@ func TestResumeWithoutSuspend(t *testing.T) {
 		return dial(ctx, network, addr)
 	}
 	// A long backoff: without Resume the tunnel would not try again soon.
-	tun, err := tunnel.New(cfg, oldDial, tunnel.WithEvents(ev.fn), tunnel.WithBackoff(time.Hour, time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tun.Close()
-	if err := tun.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	tun := startTunnelVia(t, cfg, oldDial, tunnel.WithEvents(ev.fn), tunnel.WithBackoff(time.Hour, time.Hour))
 	ev.next(t, tunnel.StateUp)
 	jh.DropConnections()
 	ev.next(t, tunnel.StateDown)

@@ -112,15 +112,8 @@ func TestOpenSSHStalePortRetried(t *testing.T) {
 	cfg := jump.config(t, tunnel.Forward{Remote: fmt.Sprintf("localhost:%d", port), Local: box.Addr()})
 	cfg.Keepalive = 300 * time.Millisecond
 	d := newBlackholeDialer(t)
-	tun, err := tunnel.New(cfg, d.dial, tunnel.WithEvents(ev.fn),
+	tun := startTunnelVia(t, cfg, d.dial, tunnel.WithEvents(ev.fn),
 		tunnel.WithBackoff(100*time.Millisecond, time.Second), tunnel.WithForwardRetry(30*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tun.Close()
-	if err := tun.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
 	ev.next(t, tunnel.StateUp)
 	d.cut()
 	cutAt := time.Now()

@@ -128,7 +128,7 @@ tunnel:
   forwards:
     - remote: localhost:%d
       local: 127.0.0.1:%d
-`, a.StateDir, port, dataPort, Owner, secret, yamlList(up), jumpHost, user, key, kh, AgentPort, BoxPort)
+`, a.StateDir, port, dataPort, Owner, secret, YAMLList(up), jumpHost, user, key, kh, AgentPort, BoxPort)
 	a.Config = sshdtest.WriteFile(tb, dir, "oobd.yaml", cfg)
 
 	argv := []string{o.Bins.OOBD, "run", "--config", a.Config}
@@ -225,7 +225,8 @@ func (a *Agent) WaitQuiet(ctx context.Context, quiet time.Duration) error {
 	return nil
 }
 
-func yamlList(args []string) string {
+// YAMLList is args as a YAML flow list of quoted strings (an up_command).
+func YAMLList(args []string) string {
 	q := make([]string, len(args))
 	for i, s := range args {
 		q[i] = strconv.Quote(s)

@@ -77,6 +77,19 @@ func (p *Proc) Exited() bool {
 	}
 }
 
+// Signal sends sig to the process.
+func (p *Proc) Signal(sig syscall.Signal) error { return p.cmd.Process.Signal(sig) }
+
+// Wait waits up to d for the process to exit and returns its exit code.
+func (p *Proc) Wait(d time.Duration) (int, error) {
+	select {
+	case <-p.done:
+		return p.cmd.ProcessState.ExitCode(), nil
+	case <-time.After(d):
+		return -1, fmt.Errorf("agenttest: %s still running after %v", p.cmd.Path, d)
+	}
+}
+
 // Stop ends the process if it still runs: SIGTERM, then SIGKILL to its
 // whole group after grace.
 func (p *Proc) Stop(grace time.Duration) {
@@ -84,9 +97,7 @@ func (p *Proc) Stop(grace time.Duration) {
 		return
 	}
 	p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(grace):
+	if _, err := p.Wait(grace); err != nil {
 		syscall.Kill(-p.Pid(), syscall.SIGKILL)
 		<-p.done
 	}

@@ -313,7 +313,7 @@ notify:
     user_key: %s
     api_url: %s
 `, w.stateDir, w.simulator.Path(), dataPort, s.commandTimeout, s.schedule, e2eOwner, secretPath,
-		yamlList(up), dns, s.attempts, s.duration,
+		agenttest.YAMLList(up), dns, s.attempts, s.duration,
 		net.JoinHostPort(jumpHost, "22"), w.jump.User, agentKey, khPath, s.keepalive,
 		fwd, boxPort, tokenPath, e2eUserKey, w.push.URL())
 	if s.maxFailures > 0 {
@@ -335,14 +335,6 @@ notify:
 	}
 	w.start()
 	return w
-}
-
-func yamlList(args []string) string {
-	q := make([]string, len(args))
-	for i, a := range args {
-		q[i] = strconv.Quote(a)
-	}
-	return "[" + strings.Join(q, ", ") + "]"
 }
 
 func must(t *testing.T, err error) {
@@ -375,7 +367,7 @@ func (w *world) start() {
 // failed.
 func (w *world) stopAll() {
 	for _, a := range w.agents {
-		a.stop(30 * time.Second)
+		a.Stop(30 * time.Second)
 		// oobd is built with -race when the tests are.
 		if strings.Contains(a.log.String(), "WARNING: DATA RACE") {
 			w.t.Errorf("oobd (%s) reported a data race", a.logPath)
@@ -740,79 +732,28 @@ func (w *world) assertNoSecret() {
 
 // agentProc is one `oobd run` process.
 type agentProc struct {
+	*agenttest.Proc
 	t       *testing.T
-	cmd     *exec.Cmd
 	log     *logWatch
 	logPath string
-	done    chan struct{}
-	once    sync.Once
 }
 
 func startAgent(t *testing.T, ns, cfg, logPath string) *agentProc {
 	t.Helper()
-	f, err := os.Create(logPath)
-	must(t, err)
-	a := &agentProc{t: t, log: &logWatch{}, logPath: logPath, done: make(chan struct{})}
-	// ip execs oobd in place, so the signals below reach oobd itself.
-	a.cmd = exec.Command("ip", "netns", "exec", ns, bins.oobd, "run", "--config", cfg, "--log-level", "debug")
-	a.cmd.Stdout = f
-	a.cmd.Stderr = io.MultiWriter(f, a.log)
-	a.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := a.cmd.Start(); err != nil {
-		f.Close()
-		t.Fatalf("start oobd: %v", err)
-	}
-	go func() {
-		a.cmd.Wait()
-		f.Close()
-		close(a.done)
-	}()
-	return a
+	p := agenttest.StartProc(t, ns, logPath, nil, bins.oobd, "run", "--config", cfg, "--log-level", "debug")
+	return &agentProc{Proc: p, t: t, log: &logWatch{p.Log()}, logPath: logPath}
 }
 
 func (a *agentProc) signal(sig syscall.Signal) {
 	a.t.Helper()
-	if err := a.cmd.Process.Signal(sig); err != nil {
+	if err := a.Signal(sig); err != nil {
 		a.t.Fatalf("signal oobd: %v", err)
-	}
-}
-
-// wait waits for the process to exit and returns its exit code.
-func (a *agentProc) wait(d time.Duration) (int, error) {
-	select {
-	case <-a.done:
-		return a.cmd.ProcessState.ExitCode(), nil
-	case <-time.After(d):
-		return -1, fmt.Errorf("oobd still running after %v", d)
-	}
-}
-
-func (a *agentProc) exited() bool {
-	select {
-	case <-a.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// stop ends the process if it still runs: SIGTERM, then SIGKILL.
-func (a *agentProc) stop(grace time.Duration) {
-	select {
-	case <-a.done:
-		return
-	default:
-	}
-	a.cmd.Process.Signal(syscall.SIGTERM)
-	if _, err := a.wait(grace); err != nil {
-		a.cmd.Process.Kill()
-		<-a.done
 	}
 }
 
 // logWatch is a process's log, waited on (agenttest.LogWatch) with the
 // names the tests use.
-type logWatch struct{ agenttest.LogWatch }
+type logWatch struct{ *agenttest.LogWatch }
 
 // count is how many log lines contain substr.
 func (l *logWatch) count(substr string) int { return l.Count(substr) }

@@ -261,7 +261,7 @@ func TestE2ESIGTERM(t *testing.T) {
 	w := newWorld(t, setup{duration: 5 * time.Minute})
 	w.upAndIn(e2eSecret)
 	w.agent.signal(syscall.SIGTERM)
-	code, err := w.agent.wait(60 * time.Second)
+	code, err := w.agent.Wait(60 * time.Second)
 	must(t, err)
 	if code != 0 {
 		t.Errorf("oobd exited %d after SIGTERM, want 0", code)
@@ -302,7 +302,7 @@ func TestE2ESIGKILLRestartScriptDialer(t *testing.T) {
 	}
 	t.Logf("a session up:\n%s", tree)
 	w.agent.signal(syscall.SIGKILL)
-	if _, err := w.agent.wait(30 * time.Second); err != nil {
+	if _, err := w.agent.Wait(30 * time.Second); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("after SIGKILL of oobd:\n%s", w.processTree())
@@ -314,7 +314,7 @@ func TestE2ESIGKILLRestartScriptDialer(t *testing.T) {
 // down, and that the next session works.
 func killRestart(t *testing.T, w *world, dialer int) {
 	t.Helper()
-	if _, err := w.agent.wait(30 * time.Second); err != nil {
+	if _, err := w.agent.Wait(30 * time.Second); err != nil {
 		t.Fatal(err)
 	}
 	if !alive(dialer) {
@@ -367,7 +367,7 @@ func TestE2EPushoverFails(t *testing.T) {
 	if !w.agent.log.wait(ctxFor(t, 30*time.Second), "push not sent", 2) {
 		t.Errorf("the failed pushes were not logged")
 	}
-	if w.agent.exited() {
+	if w.agent.Exited() {
 		t.Errorf("oobd exited")
 	}
 }

@@ -163,7 +163,7 @@ type soakProc struct {
 func (s *soak) proc() *soakProc { return s.procs[len(s.procs)-1] }
 
 func (s *soak) newProc() {
-	s.procs = append(s.procs, &soakProc{n: len(s.procs) + 1, pid: s.w.agent.cmd.Process.Pid})
+	s.procs = append(s.procs, &soakProc{n: len(s.procs) + 1, pid: s.w.agent.Pid()})
 }
 
 // session runs session n of kind k: the fault, the session, its notices,
@@ -481,7 +481,7 @@ func (s *soak) kill(n int) string {
 	s.waitUp(n)
 	dialer := w.waitDialer(10 * time.Second)
 	w.agent.signal(syscall.SIGKILL)
-	if _, err := w.agent.wait(30 * time.Second); err != nil {
+	if _, err := w.agent.Wait(30 * time.Second); err != nil {
 		t.Fatal(err)
 	}
 	s.faults["oobd SIGKILLed mid-session, restarted"]++
@@ -604,7 +604,7 @@ func (s *soak) scrape() soakSample {
 	if found != 3 {
 		s.t.Fatalf("/metrics lacks go_goroutines, process_open_fds or process_resident_memory_bytes")
 	}
-	pid := s.w.agent.cmd.Process.Pid
+	pid := s.w.agent.Pid()
 	out.fdKinds = fdKinds(pid)
 	out.threads, out.children, out.zombies = procCounts(pid)
 	return out

@@ -58,7 +58,7 @@ func (d *Doctor) jumpHost(ctx context.Context, cfg *config.Config, r *Report) {
 	case len(algos) == 0:
 		detail := file + " has no key for " + name
 		if errors.As(hs.keyErr, &unknown) {
-			detail += fmt.Sprintf(" (the jump host offers %s %s)", keyTypeName(unknown.Offered), unknown.OfferedFor)
+			detail += fmt.Sprintf(" (the jump host offers %s %s)", tunnel.KeyTypeName(unknown.Offered), unknown.OfferedFor)
 		}
 		r.fail("known_hosts", detail, "add it: "+addKey)
 	default:
@@ -76,11 +76,11 @@ func (d *Doctor) jumpHost(ctx context.Context, cfg *config.Config, r *Report) {
 		r.fail("host key", fmt.Sprintf("%s answers, but no SSH handshake: %v", jump, hs.err),
 			"is "+jump+" the jump host's SSH server? Check tunnel.jump_host; a key type missing from known_hosts also fails here: "+addKey)
 	case hs.keyErr == nil:
-		r.pass("host key", fmt.Sprintf("%s offers %s %s, as known_hosts says", jump, keyTypeName(hs.offered), ssh.FingerprintSHA256(hs.offered)))
+		r.pass("host key", fmt.Sprintf("%s offers %s %s, as known_hosts says", jump, tunnel.KeyTypeName(hs.offered), ssh.FingerprintSHA256(hs.offered)))
 	case errors.As(hs.keyErr, &unknown):
 		r.skip("host key", "not compared: known_hosts has no key for "+name+" (see known_hosts)")
 	case errors.As(hs.keyErr, &changed):
-		r.fail("host key", fmt.Sprintf("CHANGED: %s offers %s %s, not the key in %s", jump, keyTypeName(hs.offered), ssh.FingerprintSHA256(hs.offered), file),
+		r.fail("host key", fmt.Sprintf("CHANGED: %s offers %s %s, not the key in %s", jump, tunnel.KeyTypeName(hs.offered), ssh.FingerprintSHA256(hs.offered), file),
 			"if the jump host was reinstalled, replace its line in "+file+" once the new fingerprint is checked on the jump host; otherwise someone may be in the middle: find out before trusting it")
 	case errors.As(hs.keyErr, &revoked):
 		r.fail("host key", hs.keyErr.Error(), "the jump host offers a key marked @revoked in "+file+": give it a new host key and add that")

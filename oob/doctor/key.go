@@ -54,7 +54,7 @@ func (d *Doctor) identity(cfg *config.Config, r *Report) {
 	if fi, err := os.Stat(path); err == nil {
 		mode = fmt.Sprintf("mode %04o", fi.Mode().Perm())
 	}
-	res := r.pass("identity key", fmt.Sprintf("%s, %s, %s", path, mode, keyTypeName(pub)))
+	res := r.pass("identity key", fmt.Sprintf("%s, %s, %s", path, mode, tunnel.KeyTypeName(pub)))
 	res.More = []string{
 		"fingerprint: " + Fingerprint(pub, comment),
 		"on the jump host, one line in ~" + cfg.Tunnel.User + "/.ssh/authorized_keys:",
@@ -88,7 +88,7 @@ func Fingerprint(key ssh.PublicKey, comment string) string {
 	if comment != "" {
 		parts = append(parts, comment)
 	}
-	parts = append(parts, "("+keyTypeName(key)+")")
+	parts = append(parts, "("+tunnel.KeyTypeName(key)+")")
 	return strings.Join(parts, " ")
 }
 
@@ -102,24 +102,6 @@ func keyBits(key ssh.PublicKey) int {
 		}
 	}
 	return 256 // ed25519, and the security keys' P-256 and ed25519
-}
-
-// keyTypeName names a key type as ssh-keygen -l does.
-func keyTypeName(key ssh.PublicKey) string {
-	switch t := key.Type(); {
-	case t == ssh.KeyAlgoED25519:
-		return "ED25519"
-	case t == ssh.KeyAlgoSKED25519:
-		return "ED25519-SK"
-	case t == ssh.KeyAlgoSKECDSA256:
-		return "ECDSA-SK"
-	case strings.HasPrefix(t, "ecdsa-"):
-		return "ECDSA"
-	case t == ssh.KeyAlgoRSA:
-		return "RSA"
-	default:
-		return t
-	}
 }
 
 // AuthorizedKeysLine is the line for the jump host's authorized_keys that

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -121,23 +120,6 @@ func TestAuthorizedKeysLineCarriesATunnel(t *testing.T) {
 	}
 }
 
-// bannerServer is the box's service: it greets like an SSH server.
-func bannerServer(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			io.WriteString(c, "SSH-2.0-box\r\n")
-			go func() { io.Copy(io.Discard, c); c.Close() }()
-		}
-	}()
-	return l.Addr().String()
-}
+// bannerServer is the box's service: it greets like an SSH server and
+// keeps the connection open.
+func bannerServer(t *testing.T) string { return greeter(t, "SSH-2.0-box\r\n", false) }

@@ -244,6 +244,12 @@ func (r *rig) run() (*Report, string) {
 // httpListener is a server that answers every connection as a web server
 // does to a line it cannot read.
 func httpListener(t *testing.T) string {
+	return greeter(t, "HTTP/1.0 400 Bad Request\r\n\r\n", true)
+}
+
+// greeter listens on loopback and writes greeting to every connection,
+// then hangs up or reads until the client does; it stops with the test.
+func greeter(t *testing.T, greeting string, hangUp bool) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -256,8 +262,12 @@ func httpListener(t *testing.T) string {
 			if err != nil {
 				return
 			}
-			io.WriteString(c, "HTTP/1.0 400 Bad Request\r\n\r\n")
-			c.Close()
+			io.WriteString(c, greeting)
+			if hangUp {
+				c.Close()
+				continue
+			}
+			go func() { io.Copy(io.Discard, c); c.Close() }()
 		}
 	}()
 	return l.Addr().String()

@@ -30,6 +30,24 @@ func newSigner(t *testing.T) ssh.Signer {
 	return s
 }
 
+// connected starts a jump host that knows one new key and logs in to it
+// with that key; both close when the test ends.
+func connected(t *testing.T) (*Server, *ssh.Client) {
+	t.Helper()
+	key := newSigner(t)
+	s, err := Start(WithAuthorizedKeys(key.PublicKey()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	c, err := dial(t, s, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return s, c
+}
+
 // dial connects with strict host key checking against the server's own
 // known_hosts line.
 func dial(t *testing.T, s *Server, key ssh.Signer) (*ssh.Client, error) {
@@ -69,17 +87,7 @@ func TestAuth(t *testing.T) {
 // TestForwardHalfClose: a remote forward carries a request, the client's
 // half-close reaches the target, and the answer still comes back.
 func TestForwardHalfClose(t *testing.T) {
-	key := newSigner(t)
-	s, err := Start(WithAuthorizedKeys(key.PublicKey()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	c, err := dial(t, s, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	_, c := connected(t)
 	ln, err := c.Listen("tcp", "localhost:0")
 	if err != nil {
 		t.Fatal(err)
@@ -253,17 +261,7 @@ func itoa(i int) string { return strconv.Itoa(i) }
 // TestCancelForward: closing the client's listener sends
 // cancel-tcpip-forward and the jump host stops listening.
 func TestCancelForward(t *testing.T) {
-	key := newSigner(t)
-	s, err := Start(WithAuthorizedKeys(key.PublicKey()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	c, err := dial(t, s, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	_, c := connected(t)
 	ln, err := c.Listen("tcp", "localhost:0")
 	if err != nil {
 		t.Fatal(err)
@@ -282,17 +280,7 @@ func TestCancelForward(t *testing.T) {
 // forward by itself; the client's answer (accept, or a refusal with its
 // reason) is what the caller gets.
 func TestOpenForwarded(t *testing.T) {
-	key := newSigner(t)
-	s, err := Start(WithAuthorizedKeys(key.PublicKey()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	c, err := dial(t, s, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	s, c := connected(t)
 	// The client takes the channels itself: the first is accepted and
 	// echoes, the second refused for lack of resources.
 	chans := c.HandleChannelOpen("forwarded-tcpip")
