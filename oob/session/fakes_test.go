@@ -261,15 +261,16 @@ func (t *fakeTunnel) Suspend() error {
 // Resume logs the link it was given (by its dial function's error) and
 // its address, and rebinds through the path when it can.
 func (t *fakeTunnel) Resume(ctx context.Context, p tunnel.Path) error {
+	// The context is kept before the event that tells the test to look.
+	t.mu.Lock()
+	t.resumeCtxs = append(t.resumeCtxs, ctx)
+	resume := t.resume
+	t.mu.Unlock()
 	_, via := p.Dial(ctx, "tcp", "jump.example.net:22")
 	t.ev.add("tunnel resumed on %v at %v", via, p.LocalIP)
 	if p.Rebind != nil {
 		p.Rebind(nil)
 	}
-	t.mu.Lock()
-	t.resumeCtxs = append(t.resumeCtxs, ctx)
-	resume := t.resume
-	t.mu.Unlock()
 	var err error
 	if resume != nil {
 		err = resume(ctx)
